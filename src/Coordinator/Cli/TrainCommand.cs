@@ -1,0 +1,202 @@
+using System.CommandLine;
+using Distributed.Coordinator.Checkpoints;
+using Distributed.Coordinator.Hosting;
+using Distributed.Coordinator.Reporting;
+using Distributed.Coordinator.Training;
+using Distributed.Model.Data;
+using Distributed.Protocol;
+using Microsoft.Extensions.Hosting;
+
+namespace Distributed.Coordinator.Cli;
+
+/// <summary>`train`: every hyperparameter of a run, with its default and why, in one place.</summary>
+public static class TrainCommand
+{
+    private static readonly Option<string> ModelOption = new("--model")
+    { Description = "Network family: resnet (skip connections) or plain (the same layers without them).", DefaultValueFactory = _ => "resnet" };
+    private static readonly Option<int> DepthOption = new("--depth")
+    { Description = "Depth 6n+2: 20, 32, 44, 56, 110, ...", DefaultValueFactory = _ => 20 };
+    private static readonly Option<int> WidthOption = new("--width")
+    { Description = "Width multiplier k: stage widths 16k, 32k, 64k.", DefaultValueFactory = _ => 1 };
+    private static readonly Option<string> NormOption = new("--norm")
+    { Description = "Normalization: batch, group or none.", DefaultValueFactory = _ => "batch" };
+    private static readonly Option<float> ResidualScaleOption = new("--residual-scale")
+    { Description = "β in h = x + β·F(x) for residual blocks.", DefaultValueFactory = _ => 1f };
+    private static readonly Option<bool> ZeroInitOption = new("--zero-init-last-norm")
+    { Description = "Start each residual block as the identity by zeroing its last normalization scale." };
+    private static readonly Option<int> WorkersOption = new("--workers")
+    { Description = "In-process workers (default: one per core, each with one thread).", DefaultValueFactory = _ => Environment.ProcessorCount };
+    private static readonly Option<int> ThreadsOption = new("--threads-per-worker")
+    { Description = "libtorch threads per worker (default: cores / workers, at least 1).", DefaultValueFactory = _ => 0 };
+    private static readonly Option<int> EpochsOption = new("--epochs")
+    { Description = "Passes over the training set.", DefaultValueFactory = _ => 3 };
+    private static readonly Option<int> BatchOption = new("--batch-size")
+    { Description = "Global minibatch, split across the workers every step.", DefaultValueFactory = _ => 128 };
+    private static readonly Option<double> LrOption = new("--lr")
+    { Description = "Peak learning rate for a global batch of 128; scaled linearly for other batch sizes.", DefaultValueFactory = _ => 0.1 };
+    private static readonly Option<string> ScheduleOption = new("--schedule")
+    { Description = "After warmup: linear (to zero), cosine or constant.", DefaultValueFactory = _ => "linear" };
+    private static readonly Option<double> WarmupOption = new("--warmup-epochs")
+    { Description = "Linear warmup length in epochs.", DefaultValueFactory = _ => 1.0 };
+    private static readonly Option<double> MomentumOption = new("--momentum")
+    { Description = "SGD momentum (Nesterov).", DefaultValueFactory = _ => 0.9 };
+    private static readonly Option<double> WeightDecayOption = new("--weight-decay")
+    { Description = "L2 penalty on conv and linear weights (not on biases or norm scales).", DefaultValueFactory = _ => 5e-4 };
+    private static readonly Option<int> SeedOption = new("--seed")
+    { Description = "Seed for initial weights, data order and augmentation.", DefaultValueFactory = _ => 1 };
+    private static readonly Option<string> DatasetOption = new("--dataset")
+    { Description = "fashion-mnist, cifar10 or synthetic.", DefaultValueFactory = _ => DatasetCatalog.FashionMnistName };
+    private static readonly Option<string> DataOption = new("--data")
+    { Description = $"Dataset directory (default for fashion-mnist: {FashionMnist.DefaultDirectory})." };
+    private static readonly Option<bool> NoAugmentOption = new("--no-augment")
+    { Description = "Disable random crop (padding 2) and horizontal flip." };
+    private static readonly Option<int> TrainLimitOption = new("--train-limit")
+    { Description = "Use only the first N training samples (0: all).", DefaultValueFactory = _ => 0 };
+    private static readonly Option<int> TestLimitOption = new("--test-limit")
+    { Description = "Use only the first N test samples (0: all).", DefaultValueFactory = _ => 0 };
+    private static readonly Option<long> MaxStepsOption = new("--max-steps")
+    { Description = "Stop after this many steps (0: run all epochs).", DefaultValueFactory = _ => 0 };
+    private static readonly Option<double> ShardTimeoutOption = new("--shard-timeout")
+    { Description = "Seconds a worker may take for a shard before it is given to another worker.", DefaultValueFactory = _ => 30.0 };
+    private static readonly Option<string> OutputOption = new("--output")
+    { Description = "Directory for metrics.jsonl and checkpoint.bin (default: runs/<model>-<timestamp>)." };
+
+    public static Command Create()
+    {
+        var command = new Command("train", "Train a ResNet (or its plain twin) data-parallel with in-process workers.");
+        foreach (var option in AllOptions()) command.Add(option);
+        command.SetAction(RunAsync);
+        return command;
+    }
+
+    private static IEnumerable<Option> AllOptions() =>
+    [
+        ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, WorkersOption, ThreadsOption,
+        EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
+        DatasetOption, DataOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption, OutputOption,
+    ];
+
+    private static Func<Option, object?> ParseFrom(ParseResult result) => option => option switch
+    {
+        Option<string> o => result.GetValue(o),
+        Option<int> o => result.GetValue(o),
+        Option<long> o => result.GetValue(o),
+        Option<double> o => result.GetValue(o),
+        Option<float> o => result.GetValue(o),
+        Option<bool> o => result.GetValue(o),
+        _ => throw new InvalidOperationException(option.Name),
+    };
+
+    /// <summary>Turns option values into a job, rejecting bad values with a message that names the option and the value.</summary>
+    public static TrainingJob Bind(Func<Option, object?> value)
+    {
+        T Get<T>(Option option) => (T)value(option)!;
+        var architecture = Get<string>(ModelOption).ToLowerInvariant() switch
+        {
+            "resnet" => Architecture.Residual,
+            "plain" => Architecture.Plain,
+            var other => throw new ArgumentException($"--model '{other}' is not one of: resnet, plain"),
+        };
+        var norm = Get<string>(NormOption).ToLowerInvariant() switch
+        {
+            "batch" => NormKind.Batch,
+            "group" => NormKind.Group,
+            "none" => NormKind.None,
+            var other => throw new ArgumentException($"--norm '{other}' is not one of: batch, group, none"),
+        };
+        var schedule = Get<string>(ScheduleOption).ToLowerInvariant() switch
+        {
+            "linear" => ScheduleKind.Linear,
+            "cosine" => ScheduleKind.Cosine,
+            "constant" => ScheduleKind.Constant,
+            var other => throw new ArgumentException($"--schedule '{other}' is not one of: linear, cosine, constant"),
+        };
+        var dataset = Get<string>(DatasetOption).ToLowerInvariant();
+        if (dataset is not (DatasetCatalog.FashionMnistName or DatasetCatalog.Cifar10Name or DatasetCatalog.SyntheticName))
+            throw new ArgumentException($"--dataset '{dataset}' is not one of: fashion-mnist, cifar10, synthetic");
+        var (channels, height, width) = dataset == DatasetCatalog.Cifar10Name ? (3, 32, 32) : (1, 28, 28);
+
+        var workers = Get<int>(WorkersOption);
+        if (workers < 1 || workers > 256) throw new ArgumentException($"--workers {workers} must be between 1 and 256");
+        var threads = Get<int>(ThreadsOption);
+        if (threads < 0) throw new ArgumentException($"--threads-per-worker {threads} must be positive (or 0 for automatic)");
+        if (threads == 0) threads = Math.Max(1, Environment.ProcessorCount / workers);
+        var epochs = Get<int>(EpochsOption);
+        if (epochs < 1) throw new ArgumentException($"--epochs {epochs} must be at least 1");
+        var batch = Get<int>(BatchOption);
+        if (batch < 1) throw new ArgumentException($"--batch-size {batch} must be at least 1");
+        var lr = Get<double>(LrOption);
+        if (!(lr > 0) || !double.IsFinite(lr)) throw new ArgumentException($"--lr {lr} must be a positive number");
+        var warmup = Get<double>(WarmupOption);
+        if (!(warmup >= 0) || warmup > epochs) throw new ArgumentException($"--warmup-epochs {warmup} must be between 0 and --epochs ({epochs})");
+        var momentum = Get<double>(MomentumOption);
+        if (!(momentum >= 0 && momentum < 1)) throw new ArgumentException($"--momentum {momentum} must be in [0, 1)");
+        var weightDecay = Get<double>(WeightDecayOption);
+        if (!(weightDecay >= 0) || !double.IsFinite(weightDecay)) throw new ArgumentException($"--weight-decay {weightDecay} must be >= 0");
+        var trainLimit = Get<int>(TrainLimitOption);
+        var testLimit = Get<int>(TestLimitOption);
+        if (trainLimit < 0 || testLimit < 0) throw new ArgumentException("--train-limit and --test-limit must be >= 0");
+        var maxSteps = Get<long>(MaxStepsOption);
+        if (maxSteps < 0) throw new ArgumentException($"--max-steps {maxSteps} must be >= 0");
+        var timeout = Get<double>(ShardTimeoutOption);
+        if (!(timeout > 0)) throw new ArgumentException($"--shard-timeout {timeout} must be a positive number of seconds");
+        var dataPath = (string?)value(DataOption);
+        if (dataPath is not null && !Directory.Exists(dataPath)) throw new ArgumentException($"--data '{dataPath}' is not a directory");
+        if (dataset == DatasetCatalog.Cifar10Name && dataPath is null) throw new ArgumentException("--dataset cifar10 needs --data DIR (the folder with data_batch_*.bin)");
+
+        var model = new ModelSpec(architecture, Get<int>(DepthOption), Get<int>(WidthOption), norm, channels, height, width, 10,
+            Get<float>(ResidualScaleOption), Get<bool>(ZeroInitOption));
+        if (model.Validate() is { } problem) throw new ArgumentException($"--depth/--width/--residual-scale: {problem}");
+        var augment = !Get<bool>(NoAugmentOption);
+        var data = new DataSpec(dataset, dataPath, augment ? 2 : 0, augment, trainLimit, testLimit);
+        var seed = Get<int>(SeedOption);
+        var plan = new TrainingPlan(epochs, batch, seed,
+            new LearningRateSchedule(LearningRateSchedule.LinearScaling(lr, batch), schedule, warmup),
+            MinimumWorkers: workers, ShardTimeout: TimeSpan.FromSeconds(timeout), MaxSteps: maxSteps);
+        var output = (string?)value(OutputOption) ?? Path.Combine("runs", $"{model.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
+        return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output);
+    }
+
+    private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        TrainingJob job;
+        try
+        {
+            job = Bind(ParseFrom(parse));
+        }
+        catch (ArgumentException error)
+        {
+            Console.Error.WriteLine($"error: {error.Message}");
+            return 2;
+        }
+        var output = job.OutputDirectory!;
+        Console.WriteLine($"Training {job.Model.Name} on {job.Data.Name} with {job.Workers} in-process workers x {job.ThreadsPerWorker} threads, " +
+            $"global batch {job.Plan.GlobalBatch}, peak lr {job.Plan.Schedule.PeakLearningRate:G4}, {job.Plan.Epochs} epochs, seed {job.Plan.Seed}");
+        Console.WriteLine($"Output: {Path.GetFullPath(output)}");
+        using var metrics = new MetricsFile(output);
+        var reporter = new ConsoleReporter(Console.Out, !Console.IsOutputRedirected, job.Plan.Epochs);
+        using var host = TrainingHost.BuildLocal();
+        await host.StartAsync(cancellationToken);
+        try
+        {
+            var (_, parameterCount, _) = TrainingRun.InitialWeights(job.Model, job.Plan.Seed);
+            Console.WriteLine($"Model: {parameterCount:N0} trainable parameters");
+            var outcome = await TrainingRun.RunAsync(TrainingHost.ActorSystemOf(host), job, new CompositeObserver(reporter, metrics),
+                startLocalWorkers: true, cancellationToken);
+            if (!outcome.Succeeded)
+            {
+                Console.Error.WriteLine($"Training failed at step {outcome.Failed!.Step}: {outcome.Failed.Reason}");
+                return 1;
+            }
+            Checkpoint.From(job, outcome.Parameters!, parameterCount).Write(output);
+            Console.WriteLine($"Final test accuracy {outcome.Finished!.FinalTestAccuracy:P2} after {outcome.Finished.Steps} steps " +
+                $"({outcome.Finished.ReassignedShards} shards reassigned, {outcome.Finished.DiscardedResults} results discarded).");
+            Console.WriteLine($"Wrote {Path.Combine(output, Checkpoint.FileName)} and {metrics.Path}");
+            return 0;
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Distributed.Protocol.Serialization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Distributed.Coordinator.Hosting;
+
+/// <summary>The one-process mode: coordinator, parameter server and workers in one ActorSystem built with Akka.Hosting.</summary>
+public static class TrainingHost
+{
+    public static IHost BuildLocal(string akkaLogLevel = "WARNING")
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Services.AddAkka("distributed", akka => akka
+            .AddHocon($"akka.loglevel = {akkaLogLevel}\nakka.stdout-loglevel = {akkaLogLevel}", HoconAddMode.Prepend)
+            .AddProtocolSerialization());
+        return builder.Build();
+    }
+
+    public static ActorSystem ActorSystemOf(IHost host) => host.Services.GetRequiredService<ActorSystem>();
+}

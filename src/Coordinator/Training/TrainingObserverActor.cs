@@ -1,0 +1,37 @@
+using Akka.Actor;
+using Distributed.Protocol;
+
+namespace Distributed.Coordinator.Training;
+
+/// <summary>What a host does with the coordinator's progress (console, metrics file, tests).</summary>
+public interface ITrainingObserver
+{
+    void OnStep(StepCompleted step) { }
+    void OnEpoch(EpochCompleted epoch) { }
+    void OnNotice(TrainingNotice notice) { }
+}
+
+/// <summary>The end of a run: the final weights, or why it stopped.</summary>
+public sealed record TrainingOutcome(TrainingFinished? Finished, TrainingFailed? Failed)
+{
+    /// <summary>The parameter server's final state, momentum included (for checkpoints); set on success.</summary>
+    public CurrentParameters? Parameters { get; init; }
+
+    public bool Succeeded => Finished is not null;
+}
+
+/// <summary>Bridges the coordinator's messages to an <see cref="ITrainingObserver"/> and a task that ends with the run.</summary>
+public sealed class TrainingObserverActor : ReceiveActor
+{
+    public TrainingObserverActor(ITrainingObserver observer, TaskCompletionSource<TrainingOutcome> outcome)
+    {
+        Receive<StepCompleted>(observer.OnStep);
+        Receive<EpochCompleted>(observer.OnEpoch);
+        Receive<TrainingNotice>(observer.OnNotice);
+        Receive<TrainingFinished>(finished => outcome.TrySetResult(new TrainingOutcome(finished, null)));
+        Receive<TrainingFailed>(failed => outcome.TrySetResult(new TrainingOutcome(null, failed)));
+    }
+
+    public static Props Props(ITrainingObserver observer, TaskCompletionSource<TrainingOutcome> outcome) =>
+        Akka.Actor.Props.Create(() => new TrainingObserverActor(observer, outcome));
+}

@@ -1,0 +1,22 @@
+namespace Distributed.Coordinator.Training;
+
+/// <summary>How the coordinator walks through the data. Everything that shapes the result is here or in the optimizer settings.</summary>
+public sealed record TrainingPlan(
+    int Epochs,
+    int GlobalBatch,
+    int Seed,
+    LearningRateSchedule Schedule,
+    int MinimumWorkers,
+    TimeSpan ShardTimeout,
+    long MaxSteps = 0,
+    bool EvaluateEachEpoch = true,
+    long StartStep = 0)
+{
+    public static int StepsPerEpoch(int trainCount, int globalBatch) => (trainCount + globalBatch - 1) / globalBatch;
+
+    public long TotalSteps(int trainCount)
+    {
+        var all = (long)Epochs * StepsPerEpoch(trainCount, GlobalBatch);
+        return MaxSteps > 0 ? Math.Min(all, MaxSteps) : all;
+    }
+}

@@ -1,0 +1,76 @@
+using MessagePack;
+
+namespace Distributed.Protocol;
+
+// What the coordinator is told (by workers and by the host), and the progress it reports.
+
+/// <summary>Sent by a worker (as the sender) to offer itself; the coordinator answers with <see cref="ConfigureWorker"/>.</summary>
+[MessagePackObject]
+public sealed record RegisterWorker([property: Key(0)] string WorkerName) : IProtocolMessage;
+
+[MessagePackObject]
+public sealed record GetTrainingStatus : IProtocolMessage
+{
+    public static GetTrainingStatus Instance { get; } = new();
+}
+
+[MessagePackObject]
+public sealed record WorkerStatus(
+    [property: Key(0)] string Name,
+    [property: Key(1)] string State,
+    [property: Key(2)] int ShardsCompleted,
+    [property: Key(3)] double MeanShardMilliseconds,
+    [property: Key(4)] int MissedDeadlines);
+
+[MessagePackObject]
+public sealed record TrainingStatus(
+    [property: Key(0)] string Phase,
+    [property: Key(1)] long Step,
+    [property: Key(2)] int Epoch,
+    [property: Key(3)] long TotalSteps,
+    [property: Key(4)] WorkerStatus[] Workers,
+    [property: Key(5)] double LastLoss,
+    [property: Key(6)] double ImagesPerSecond) : IProtocolMessage;
+
+/// <summary>A training step whose gradient was applied, exactly once.</summary>
+[MessagePackObject]
+public sealed record StepCompleted(
+    [property: Key(0)] long Step,
+    [property: Key(1)] int Epoch,
+    [property: Key(2)] int Samples,
+    [property: Key(3)] double Loss,
+    [property: Key(4)] double Accuracy,
+    [property: Key(5)] double LearningRate,
+    [property: Key(6)] double GradientNorm,
+    [property: Key(7)] double StepMilliseconds,
+    [property: Key(8)] int Workers,
+    [property: Key(9)] int StepsPerEpoch) : IProtocolMessage;
+
+[MessagePackObject]
+public sealed record EpochCompleted(
+    [property: Key(0)] int Epoch,
+    [property: Key(1)] double TrainLoss,
+    [property: Key(2)] double TrainAccuracy,
+    [property: Key(3)] double TestLoss,
+    [property: Key(4)] double TestAccuracy,
+    [property: Key(5)] double ImagesPerSecond,
+    [property: Key(6)] double Seconds,
+    [property: Key(7)] long Step) : IProtocolMessage;
+
+[MessagePackObject]
+public sealed record TrainingFinished(
+    [property: Key(0)] long Steps,
+    [property: Key(1)] long WeightsVersion,
+    [property: Key(2)] float[] State,
+    [property: Key(3)] double FinalTestAccuracy,
+    [property: Key(4)] int ReassignedShards,
+    [property: Key(5)] int DiscardedResults) : IProtocolMessage;
+
+/// <summary>Something an operator should see: a shard reassigned, a worker lost, a result discarded.</summary>
+[MessagePackObject]
+public sealed record TrainingNotice(
+    [property: Key(0)] string Text) : IProtocolMessage;
+
+/// <summary>The run cannot go on (e.g. every worker fails the same shard); nothing more will be applied.</summary>
+[MessagePackObject]
+public sealed record TrainingFailed([property: Key(0)] string Reason, [property: Key(1)] long Step) : IProtocolMessage;

@@ -1,0 +1,40 @@
+using MessagePack;
+
+namespace Distributed.Protocol;
+
+// What the parameter server is told, and what it answers.
+
+/// <summary>One shard's contribution to a step: its sample count and its [gradient | running statistics] buffer.</summary>
+[MessagePackObject]
+public sealed record ShardContribution(
+    [property: Key(0)] int Shard,
+    [property: Key(1)] int Samples,
+    [property: Key(2)] float[] Buffer);
+
+/// <summary>Every shard of a step, in shard order, each exactly once.</summary>
+[MessagePackObject]
+public sealed record ApplyStep(
+    [property: Key(0)] long Step,
+    [property: Key(1)] double LearningRate,
+    [property: Key(2)] ShardContribution[] Shards) : IProtocolMessage;
+
+[MessagePackObject]
+public sealed record StepApplied(
+    [property: Key(0)] long Step,
+    [property: Key(1)] long WeightsVersion,
+    [property: Key(2)] float[] State,
+    [property: Key(3)] double LearningRate,
+    [property: Key(4)] double GradientNorm) : IProtocolMessage;
+
+[MessagePackObject]
+public sealed record GetParameters : IProtocolMessage
+{
+    public static GetParameters Instance { get; } = new();
+}
+
+[MessagePackObject]
+public sealed record CurrentParameters(
+    [property: Key(0)] long WeightsVersion,
+    [property: Key(1)] float[] State,
+    [property: Key(2)] float[] Momentum,
+    [property: Key(3)] long StepsApplied) : IProtocolMessage;

@@ -1,0 +1,71 @@
+using MessagePack;
+
+namespace Distributed.Protocol;
+
+// What the coordinator tells a worker, and what the worker answers.
+
+public enum WorkKind { Train, Evaluate }
+
+/// <summary>Build a replica of this model and open this dataset; answered with <see cref="WorkerConfigured"/>.</summary>
+[MessagePackObject]
+public sealed record ConfigureWorker(
+    [property: Key(0)] ModelSpec Model,
+    [property: Key(1)] DataSpec Data,
+    [property: Key(2)] int Seed) : IProtocolMessage;
+
+[MessagePackObject]
+public sealed record WorkerConfigured(
+    [property: Key(0)] string WorkerName,
+    [property: Key(1)] int StateLength,
+    [property: Key(2)] int TrainCount,
+    [property: Key(3)] int TestCount) : IProtocolMessage;
+
+/// <summary>
+/// One shard of one round: a training step (gradients wanted) or an evaluation pass. <see cref="State"/> holds
+/// the weights of <see cref="WeightsVersion"/> when the coordinator believes the worker lacks them.
+/// </summary>
+[MessagePackObject]
+public sealed record WorkRequest(
+    [property: Key(0)] long Round,
+    [property: Key(1)] WorkKind Kind,
+    [property: Key(2)] int Epoch,
+    [property: Key(3)] int Shard,
+    [property: Key(4)] long WeightsVersion,
+    [property: Key(5)] int[] SampleIndices,
+    [property: Key(6)] float[]? State) : IProtocolMessage;
+
+/// <summary>
+/// The answer to a <see cref="WorkRequest"/>. For training, <see cref="Buffer"/> is
+/// [mean-loss gradient over the shard | running statistics after the step], one contiguous buffer.
+/// </summary>
+[MessagePackObject]
+public sealed record WorkCompleted(
+    [property: Key(0)] long Round,
+    [property: Key(1)] WorkKind Kind,
+    [property: Key(2)] int Shard,
+    [property: Key(3)] long WeightsVersion,
+    [property: Key(4)] int Samples,
+    [property: Key(5)] double LossSum,
+    [property: Key(6)] int Correct,
+    [property: Key(7)] double ComputeMilliseconds,
+    [property: Key(8)] float[]? Buffer) : IProtocolMessage;
+
+/// <summary>The worker holds an older weights version than asked for and got no weights with the request.</summary>
+[MessagePackObject]
+public sealed record WeightsMissing(
+    [property: Key(0)] long Round,
+    [property: Key(1)] int Shard,
+    [property: Key(2)] long HeldVersion) : IProtocolMessage;
+
+/// <summary>The worker could not do the work (bad indices, a failure in the model); the shard goes elsewhere.</summary>
+[MessagePackObject]
+public sealed record WorkFailed(
+    [property: Key(0)] long Round,
+    [property: Key(1)] int Shard,
+    [property: Key(2)] string Reason) : IProtocolMessage;
+
+/// <summary>The worker could not build its replica or open the dataset; the reason names the file or value at fault.</summary>
+[MessagePackObject]
+public sealed record WorkerUnavailable(
+    [property: Key(0)] string WorkerName,
+    [property: Key(1)] string Reason) : IProtocolMessage;

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using Distributed.Model.Data;
+using Distributed.Model.Nets;
+using Distributed.Protocol;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distributed.Worker;
+
+/// <summary>
+/// A worker's model replica and its view of the data: turns one shard of sample indices into a gradient
+/// (training) or a loss and accuracy (evaluation). Runs on the worker's compute thread only.
+/// </summary>
+public sealed class ShardTrainer : IDisposable
+{
+    /// <summary>Forward-only passes are several times faster in cache-sized batches (shared/perf-notes.md section 3).</summary>
+    private const int EvaluationBatch = 128;
+
+    private readonly FlatReplica _replica;
+    private readonly PreparedData _data;
+    private readonly BatchAssembler _trainBatches;
+    private readonly BatchAssembler _testBatches;
+    private float[] _images = [];
+    private long[] _labels = [];
+
+    public ShardTrainer(ConfigureWorker configuration)
+    {
+        _data = PreparedData.Get(configuration.Data);
+        var spec = configuration.Model;
+        var sample = _data.Train;
+        if (spec.InputChannels != sample.Channels || spec.ImageHeight != sample.Height || spec.ImageWidth != sample.Width || spec.ClassCount < sample.ClassCount)
+            throw new ArgumentException($"model {spec.Name} expects {spec.InputChannels}x{spec.ImageHeight}x{spec.ImageWidth} inputs and {spec.ClassCount} classes, " +
+                $"but {sample.Name} has {sample.Channels}x{sample.Height}x{sample.Width} and {sample.ClassCount} classes");
+        _replica = new FlatReplica(spec, configuration.Seed);
+        _trainBatches = new BatchAssembler(_data.Train, _data.Normalization, _data.Augmentation, configuration.Seed);
+        _testBatches = new BatchAssembler(_data.Test, _data.Normalization, Augmentation.None, configuration.Seed);
+    }
+
+    public long WeightsVersion { get; private set; } = -1;
+    public int StateLength => _replica.Layout.StateLength;
+    public int TrainCount => _data.Train.Count;
+    public int TestCount => _data.Test.Count;
+
+    /// <summary>Loads weights if the request carries them; false when the request needs weights this replica lacks.</summary>
+    public bool TryLoadWeights(WorkRequest request)
+    {
+        if (request.State is { } state)
+        {
+            _replica.LoadState(state);
+            WeightsVersion = request.WeightsVersion;
+        }
+        return WeightsVersion == request.WeightsVersion;
+    }
+
+    public WorkCompleted Run(WorkRequest request)
+    {
+        var clock = Stopwatch.StartNew();
+        Validate(request);
+        var version = WeightsVersion;
+        var (lossSum, correct, buffer) = request.Kind == WorkKind.Train ? Train(request) : Evaluate(request);
+        return new WorkCompleted(request.Round, request.Kind, request.Shard, version, request.SampleIndices.Length,
+            lossSum, correct, clock.Elapsed.TotalMilliseconds, buffer);
+    }
+
+    private (double LossSum, int Correct, float[] Buffer) Train(WorkRequest request)
+    {
+        var count = request.SampleIndices.Length;
+        using var scope = NewDisposeScope();
+        var (images, labels) = Assemble(_trainBatches, request.SampleIndices, request.Epoch);
+        _replica.ZeroGradients();
+        _replica.Model.train();
+        var logits = _replica.Model.forward(images);
+        var loss = nn.functional.cross_entropy(logits, labels);
+        loss.backward();
+        var correct = (int)logits.argmax(1).eq(labels).sum().item<long>();
+        var lossSum = loss.item<float>() * (double)count;
+
+        // [gradient of the shard's mean loss | running statistics after this step]: one buffer, two copies.
+        var buffer = GC.AllocateUninitializedArray<float>(_replica.Layout.StateLength);
+        _replica.Gradients.AsSpan().CopyTo(buffer);
+        var statistics = _replica.Layout.ParameterCount;
+        _replica.State.AsSpan(statistics).CopyTo(buffer.AsSpan(statistics));
+        // The running statistics now hold this step's update, not the version's: reload them before the next use.
+        WeightsVersion = -1;
+        return (lossSum, correct, buffer);
+    }
+
+    private (double LossSum, int Correct, float[]? Buffer) Evaluate(WorkRequest request)
+    {
+        double lossSum = 0;
+        var correct = 0;
+        _replica.Model.eval();
+        using var noGrad = no_grad();
+        for (var start = 0; start < request.SampleIndices.Length; start += EvaluationBatch)
+        {
+            using var scope = NewDisposeScope();
+            var batch = request.SampleIndices.AsSpan(start, Math.Min(EvaluationBatch, request.SampleIndices.Length - start));
+            var (images, labels) = Assemble(_testBatches, batch, 0);
+            var logits = _replica.Model.forward(images);
+            lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
+            correct += (int)logits.argmax(1).eq(labels).sum().item<long>();
+        }
+        return (lossSum, correct, null);
+    }
+
+    private (Tensor Images, Tensor Labels) Assemble(BatchAssembler assembler, ReadOnlySpan<int> indices, int epoch)
+    {
+        var dataset = assembler.Dataset;
+        var count = indices.Length;
+        var pixels = count * dataset.SampleSize;
+        if (_images.Length < pixels) _images = GC.AllocateArray<float>(pixels, pinned: true);
+        if (_labels.Length < count) _labels = GC.AllocateArray<long>(count, pinned: true);
+        assembler.Fill(indices, epoch, _images, _labels);
+        // frombuffer shares the pinned arrays: no copy between the assembled batch and the tensor.
+        var images = torch.frombuffer(_images, ScalarType.Float32, pixels).view(count, dataset.Channels, dataset.Height, dataset.Width);
+        var labels = torch.frombuffer(_labels, ScalarType.Int64, count);
+        return (images, labels);
+    }
+
+    private void Validate(WorkRequest request)
+    {
+        var limit = request.Kind == WorkKind.Train ? TrainCount : TestCount;
+        if (request.SampleIndices.Length == 0) throw new ArgumentException($"round {request.Round} shard {request.Shard} has no samples");
+        foreach (var index in request.SampleIndices)
+        {
+            if ((uint)index >= (uint)limit)
+                throw new ArgumentException($"round {request.Round} shard {request.Shard}: sample index {index} is outside the {request.Kind} set of {limit}");
+        }
+    }
+
+    public void Dispose() => _replica.Dispose();
+}

@@ -1,0 +1,143 @@
+using Akka.Actor;
+using Akka.Event;
+using Distributed.Protocol;
+
+namespace Distributed.Worker;
+
+/// <summary>
+/// Holds a model replica and computes shards for the coordinator. Work runs on the worker's own compute thread
+/// and comes back as a message, so the actor stays responsive (status, new requests) while it computes.
+/// Requests that arrive while busy wait in a queue; requests for rounds the coordinator has moved past are
+/// dropped unanswered, since their shards were completed elsewhere.
+/// </summary>
+public sealed class WorkerActor : ReceiveActor
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly string _name;
+    private readonly int _torchThreads;
+    private readonly Queue<(WorkRequest Request, IActorRef ReplyTo)> _queue = new();
+    private ComputeThread? _computeThread;
+    private ShardTrainer? _trainer;
+    private long _latestRound;
+
+    public WorkerActor(string name, int torchThreads)
+    {
+        _name = name;
+        _torchThreads = torchThreads;
+        Become(Unconfigured);
+    }
+
+    public static Props Props(string name, int torchThreads) =>
+        Akka.Actor.Props.Create(() => new WorkerActor(name, torchThreads));
+
+    private void Unconfigured()
+    {
+        Receive<ConfigureWorker>(HandleConfigure);
+        Receive<WorkRequest>(request => Sender.Tell(new WorkFailed(request.Round, request.Shard, $"worker {_name} is not configured")));
+    }
+
+    private void Configuring()
+    {
+        Receive<Configured>(HandleConfigured);
+        Receive<ConfigurationFailed>(failure =>
+        {
+            _log.Error("Worker {0} could not be configured: {1}", _name, failure.Reason);
+            failure.ReplyTo.Tell(new WorkerUnavailable(_name, failure.Reason));
+            Become(Unconfigured);
+        });
+        Receive<WorkRequest>(request => _queue.Enqueue((request, Sender)));
+    }
+
+    private void Idle()
+    {
+        Receive<ConfigureWorker>(HandleConfigure);
+        Receive<WorkRequest>(request =>
+        {
+            _queue.Enqueue((request, Sender));
+            StartNext();
+        });
+    }
+
+    private void Busy()
+    {
+        Receive<WorkRequest>(request => _queue.Enqueue((request, Sender)));
+        Receive<Finished>(HandleFinished);
+    }
+
+    private void HandleConfigure(ConfigureWorker configuration)
+    {
+        var replyTo = Sender;
+        _computeThread ??= new ComputeThread($"compute-{_name}", _torchThreads);
+        var previous = _trainer;
+        _trainer = null;
+        _computeThread.Run(() =>
+        {
+            previous?.Dispose();
+            return new ShardTrainer(configuration);
+        }).ContinueWith(task => task.IsCompletedSuccessfully
+                ? new Configured(task.Result, replyTo)
+                : (object)new ConfigurationFailed(task.Exception?.GetBaseException().Message ?? "cancelled", replyTo),
+            TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+        Become(Configuring);
+    }
+
+    private void HandleConfigured(Configured configured)
+    {
+        _trainer = configured.Trainer;
+        configured.ReplyTo.Tell(new WorkerConfigured(_name, _trainer.StateLength, _trainer.TrainCount, _trainer.TestCount));
+        Become(Idle);
+        StartNext();
+    }
+
+    private void StartNext()
+    {
+        while (_queue.TryDequeue(out var next))
+        {
+            var (request, replyTo) = next;
+            _latestRound = Math.Max(_latestRound, request.Round);
+            if (request.Round < _latestRound) continue; // an older round: finished without us
+            var trainer = _trainer!;
+            if (!trainer.TryLoadWeights(request))
+            {
+                replyTo.Tell(new WeightsMissing(request.Round, request.Shard, trainer.WeightsVersion));
+                continue;
+            }
+            _computeThread!.Run(() => (object)trainer.Run(request))
+                .ContinueWith(task => new Finished(task.IsCompletedSuccessfully
+                    ? task.Result
+                    : new WorkFailed(request.Round, request.Shard, task.Exception?.GetBaseException().Message ?? "cancelled"), replyTo),
+                    TaskContinuationOptions.ExecuteSynchronously)
+                .PipeTo(Self);
+            Become(Busy);
+            return;
+        }
+        Become(Idle);
+    }
+
+    private void HandleFinished(Finished finished)
+    {
+        if (finished.Answer is WorkFailed failed) _log.Warning("Worker {0} failed shard {1}: {2}", _name, failed.Shard, failed.Reason);
+        finished.ReplyTo.Tell(finished.Answer);
+        StartNext();
+    }
+
+    protected override void PostStop()
+    {
+        // Let queued work finish before the replica goes, then free the thread.
+        var trainer = _trainer;
+        if (_computeThread is { } thread)
+        {
+            thread.Run(() =>
+            {
+                trainer?.Dispose();
+                return 0;
+            });
+            thread.Dispose();
+        }
+        base.PostStop();
+    }
+
+    private sealed record Configured(ShardTrainer Trainer, IActorRef ReplyTo);
+    private sealed record ConfigurationFailed(string Reason, IActorRef ReplyTo);
+    private sealed record Finished(object Answer, IActorRef ReplyTo);
+}
