@@ -1,0 +1,3 @@
+namespace Distributed.Model.Data;
+
+public sealed record DatasetPair(ImageDataset Train, ImageDataset Test);
