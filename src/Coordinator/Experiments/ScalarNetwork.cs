@@ -57,7 +57,8 @@ public sealed class ScalarNetwork : nn.Module<Tensor, Tensor>
 
         // He's gain 2 compensates a ReLU halving the second moment: plain layers feed a ReLU, residual branch
         // layers read a rectified input (so the stream's variance grows by 1 + β² per block, as Balduzzi et al.
-        // assume); the residual stem and both read-outs keep the variance-preserving gain 1.
+        // assume); the residual stem reads the raw input and keeps gain 1, and the read-out's gain only scales the
+        // gradient, never its correlation, so it keeps 1 too.
         var stemGain = architecture == Architecture.Plain ? 2.0 : 1.0;
         Initialize(fc_in, fanIn: 1, stemGain, width, initialization, generator);
         foreach (var layer in layers)
