@@ -33,8 +33,12 @@ public sealed record ClusterSettings
     /// <summary>Akka.Cluster heartbeat period. With <see cref="AcceptableHeartbeatPause"/> it bounds how fast a SIGKILLed peer is noticed.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Silence tolerated before a peer is unreachable. Tensors do not share the Akka connection, so heartbeats are never stuck behind them.</summary>
-    public TimeSpan AcceptableHeartbeatPause { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>
+    /// Silence tolerated before a peer is unreachable. Tensors do not share the Akka connection, so heartbeats are
+    /// never stuck behind them; 4 s absorbs the multi-second stalls measured on an overloaded two-core machine
+    /// (JIT and libtorch start-up) while a SIGKILLed node is still noticed in about 5 s.
+    /// </summary>
+    public TimeSpan AcceptableHeartbeatPause { get; init; } = TimeSpan.FromSeconds(4);
 
     /// <summary>How long the membership must be stable before the split brain resolver downs the unreachable side.</summary>
     public TimeSpan DowningStableAfter { get; init; } = TimeSpan.FromSeconds(5);

@@ -17,19 +17,23 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _worker;
     private readonly TensorChannel _channel;
+    private readonly TextWriter? _console;
     private IActorRef _coordinatorSide = ActorRefs.Nobody;
+    private int _trainingShards;
 
-    public WorkerEndpointActor(Props workerProps, TensorChannel channel)
+    public WorkerEndpointActor(Props workerProps, TensorChannel channel, TextWriter? console = null)
     {
         _channel = channel;
+        _console = console;
         _worker = Context.ActorOf(workerProps, "replica");
         Become(Ready);
     }
 
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(Props workerProps, TensorChannel channel) =>
-        Akka.Actor.Props.Create(() => new WorkerEndpointActor(workerProps, channel));
+    /// <param name="console">Where the node reports its first training shard and then every 500th (operators and tests watch it).</param>
+    public static Props Props(Props workerProps, TensorChannel channel, TextWriter? console = null) =>
+        Akka.Actor.Props.Create(() => new WorkerEndpointActor(workerProps, channel, console));
 
     private void Ready()
     {
@@ -87,6 +91,8 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
     {
         Receive<WorkCompleted>(completed =>
         {
+            if (completed.Kind == WorkKind.Train && (++_trainingShards == 1 || _trainingShards % 500 == 0))
+                _console?.WriteLine($"worker: {_trainingShards} training shard(s) computed (latest: round {completed.Round}, {completed.ComputeMilliseconds:F0} ms)");
             if (completed.Buffer is not { } buffer)
             {
                 _coordinatorSide.Tell(new RemoteWorkCompleted(completed, null), Self);

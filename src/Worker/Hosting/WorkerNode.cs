@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Hosting;
 using Distributed.Cluster;
@@ -19,14 +20,27 @@ namespace Distributed.Worker.Hosting;
 /// </summary>
 public static class WorkerNode
 {
-    public static async Task RunAsync(ClusterSettings settings, int threads, TextWriter log, CancellationToken stop)
+    public static async Task RunAsync(ClusterSettings settings, int threads, TextWriter log, CancellationToken cancellationToken)
     {
+        // SIGTERM (docker stop, kill) and SIGINT end the worker; they must not merely end the current ActorSystem,
+        // which would look like a downing and make the loop below rejoin.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        var stop = stopping.Token;
         var tls = ClusterTls.Load(settings.Tls);
         await using var channel = TensorChannel.Start(settings.Hostname, settings.TensorPort, settings.AdvertisedHostname, tls);
         var seeds = string.Join(", ", settings.SeedAddresses(settings.Port));
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stopping.Cancel();
+        }
+
         for (var incarnation = 1; !stop.IsCancellationRequested; incarnation++)
         {
-            using var host = Build(settings, threads, channel, tls);
+            using var host = Build(settings, threads, channel, tls, log);
             await host.StartAsync(stop);
             var system = host.Services.GetRequiredService<ActorSystem>();
             var cluster = Akka.Cluster.Cluster.Get(system);
@@ -55,18 +69,20 @@ public static class WorkerNode
         }
     }
 
-    private static IHost Build(ClusterSettings settings, int threads, TensorChannel channel, ClusterTls? tls)
+    private static IHost Build(ClusterSettings settings, int threads, TensorChannel channel, ClusterTls? tls, TextWriter log)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.Services.AddAkka(ClusterSettings.SystemName, akka => akka
-            .AddHocon("akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING", HoconAddMode.Prepend)
+            // The process handles SIGTERM itself (above); the CLR exit hook would end the ActorSystem behind its back.
+            .AddHocon("akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend)
             .AddProtocolSerialization()
             .WithDistributedCluster(settings, ClusterRoles.Worker, tls)
             .WithActors((system, _) =>
             {
-                var name = $"{settings.AdvertisedHostname}:{Akka.Cluster.Cluster.Get(system).SelfAddress.Port}";
-                system.ActorOf(WorkerEndpointActor.Props(WorkerActor.Props(name, threads), channel), ClusterRoles.WorkerEndpointName);
+                var name = WorkerDiscoveryActor.WorkerName(Akka.Cluster.Cluster.Get(system).SelfAddress);
+                system.ActorOf(WorkerEndpointActor.Props(WorkerActor.Props(name, threads), channel, log), ClusterRoles.WorkerEndpointName);
+                system.ActorOf(CoordinatorWatchActor.Props(log), "coordinator-watch");
             }));
         return builder.Build();
     }
