@@ -47,10 +47,13 @@ public sealed record ClusterSettings
 
     public string AdvertisedHostname => string.IsNullOrWhiteSpace(PublicHostname) ? Hostname : PublicHostname;
 
+    /// <summary>Akka's protocol name: TLS nodes speak akka.ssl.tcp, and only to each other.</summary>
+    public string Protocol => Tls.Enabled ? "akka.ssl.tcp" : "akka.tcp";
+
     /// <summary>Seed nodes as Akka addresses; a node without seeds joins itself (the coordinator).</summary>
     public IReadOnlyList<string> SeedAddresses(int ownPort) => SeedNodes.Count == 0
-        ? [$"akka.tcp://{SystemName}@{AdvertisedHostname}:{ownPort}"]
-        : SeedNodes.Select(seed => seed.Contains("://", StringComparison.Ordinal) ? seed : $"akka.tcp://{SystemName}@{seed}").ToList();
+        ? [$"{Protocol}://{SystemName}@{AdvertisedHostname}:{ownPort}"]
+        : SeedNodes.Select(seed => seed.Contains("://", StringComparison.Ordinal) ? seed : $"{Protocol}://{SystemName}@{seed}").ToList();
 
     /// <summary>Reads the "Cluster" section; a bad value is reported with its key and value.</summary>
     public static ClusterSettings From(IConfiguration configuration, ClusterSettings defaults)
@@ -79,7 +82,9 @@ public sealed record ClusterSettings
             var endpoint = seed.Contains('@') ? seed[(seed.LastIndexOf('@') + 1)..] : seed;
             var colon = endpoint.LastIndexOf(':');
             if (colon <= 0 || !int.TryParse(endpoint[(colon + 1)..], CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
-                throw new ArgumentException($"Cluster:SeedNodes entry '{seed}' is not host:port (or akka.tcp://{SystemName}@host:port)");
+                throw new ArgumentException($"Cluster:SeedNodes entry '{seed}' is not host:port (or {Protocol}://{SystemName}@host:port)");
+            if (seed.Contains("://", StringComparison.Ordinal) && !seed.StartsWith(Protocol + "://", StringComparison.Ordinal))
+                throw new ArgumentException($"Cluster:SeedNodes entry '{seed}' does not use {Protocol}, the protocol of this node (TLS {(Tls.Enabled ? "on" : "off")})");
         }
         if (HeartbeatInterval <= TimeSpan.Zero || AcceptableHeartbeatPause < HeartbeatInterval)
             throw new ArgumentException($"Cluster:AcceptableHeartbeatPauseSeconds ({AcceptableHeartbeatPause.TotalSeconds}) must be at least Cluster:HeartbeatIntervalSeconds ({HeartbeatInterval.TotalSeconds}) and both positive");

@@ -44,11 +44,11 @@ public sealed class ClusterTls
         {
             try
             {
-                authority = X509Certificate2.CreateFromPemFile(authorityPath);
+                authority = X509CertificateLoader.LoadCertificateFromFile(authorityPath);
             }
             catch (CryptographicException error)
             {
-                throw new ArgumentException($"Cluster:Tls:AuthorityPath '{authorityPath}' is not a PEM certificate: {error.Message}");
+                throw new ArgumentException($"Cluster:Tls:AuthorityPath '{authorityPath}' is not a certificate (PEM or DER): {error.Message}");
             }
         }
         var tls = new ClusterTls(certificate, authority);
