@@ -68,6 +68,43 @@ public sealed partial class ClusterEndToEndTests(ITestOutputHelper output) : IDi
         Assert.True(ShardsOf(coordinator.Output, Address(first.Lines.First(l => l.StartsWith("worker: node ")))) > 0);
     }
 
+    /// <summary>
+    /// ResNet-8 at width 23 has 39 M parameters: 156 MB of weights go to each worker and 156 MB of gradient come
+    /// back every step. None of it may ride on Akka.Remote (128 KB frames, shared with heartbeats).
+    /// </summary>
+    [Fact]
+    public async Task A_156_MB_model_trains_across_processes_without_oversized_frames_or_unreachable_nodes()
+    {
+        var port = NodeProcess.FreePort();
+        var runDirectory = Path.Combine(_directory, "wide");
+        var coordinator = Start(NodeProcess.Start("coordinator", BuildOutput.Coordinator,
+        [
+            "train", "--cluster", "--min-workers", "2", "--port", port.ToString(), "--depth", "8", "--width", "23",
+            "--dataset", "synthetic", "--train-limit", "4", "--test-limit", "2", "--batch-size", "2", "--epochs", "1", "--no-augment",
+            "--shard-timeout", "600", "--output", runDirectory,
+        ], _directory));
+        var seeds = $"127.0.0.1:{port}";
+        var workers = new[] { Start(StartWorker("wide-a", seeds)), Start(StartWorker("wide-b", seeds)) };
+
+        Assert.Equal(0, await coordinator.WaitForExitAsync(TimeSpan.FromMinutes(8)));
+        output.WriteLine(coordinator.Output);
+        Assert.Contains("Model: 39,031,194 trainable parameters", coordinator.Output);
+        Assert.Contains("after 2 steps (0 shards reassigned, 0 results discarded)", coordinator.Output);
+        Assert.Equal([0L, 1L], Metrics.Steps(runDirectory));
+        Assert.True(Checkpoint.Read(runDirectory).State.Length * 4L > 150_000_000);
+        // A spuriously unreachable worker would have been dropped ("is gone") and its shard reassigned.
+        Assert.DoesNotContain(" is gone", coordinator.Output);
+        Assert.DoesNotContain("versized", coordinator.Output); // Akka's "Discarding oversized payload"
+        foreach (var worker in workers)
+        {
+            Assert.DoesNotContain("versized", worker.Output);
+            Assert.Contains("training shard(s) computed", worker.Output);
+            // Until the coordinator finished and left, the worker was never removed from the cluster.
+            var whileTraining = worker.Lines.TakeWhile(l => !l.Contains("left the cluster"));
+            Assert.DoesNotContain(whileTraining, l => l.Contains("was removed from the cluster"));
+        }
+    }
+
     private NodeProcess StartWorker(string name, string seeds) =>
         NodeProcess.Start(name, BuildOutput.Worker, ["--seed-nodes", seeds, "--threads", "1"], _directory);
 
