@@ -143,6 +143,9 @@ internal static class Posix
     private static extern int KillNative(int pid, int signal);
 
     public static void Kill(int pid, int signal) => KillNative(pid, signal);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "geteuid")]
+    public static extern uint EffectiveUserId();
 }
 
 /// <summary>Where the built executables are: the same configuration as this test assembly.</summary>
