@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Distributed.Coordinator.Cli;
+using Distributed.Coordinator.Experiments;
 using Distributed.Model.Data;
 using Distributed.Model.Runtime;
 
@@ -7,6 +8,7 @@ TorchRuntime.Initialize();
 var root = new RootCommand("Distributed: data-parallel training of deep residual CNNs on an actor cluster.")
 {
     TrainCommand.Create(),
+    ExperimentCommands.Create(),
 };
 try
 {

@@ -137,7 +137,8 @@ public sealed class WorkerActor : ReceiveActor
         base.PostStop();
     }
 
-    private sealed record Configured(ShardTrainer Trainer, IActorRef ReplyTo);
-    private sealed record ConfigurationFailed(string Reason, IActorRef ReplyTo);
-    private sealed record Finished(object Answer, IActorRef ReplyTo);
+    // Messages to self never leave the process, so they are exempt from serialization checks.
+    private sealed record Configured(ShardTrainer Trainer, IActorRef ReplyTo) : INoSerializationVerificationNeeded;
+    private sealed record ConfigurationFailed(string Reason, IActorRef ReplyTo) : INoSerializationVerificationNeeded;
+    private sealed record Finished(object Answer, IActorRef ReplyTo) : INoSerializationVerificationNeeded;
 }

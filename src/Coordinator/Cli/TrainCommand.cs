@@ -92,6 +92,14 @@ public static class TrainCommand
         return command;
     }
 
+    /// <summary>Parses `train` arguments into a job; parse errors and bad values throw <see cref="ArgumentException"/>.</summary>
+    public static TrainingJob Parse(params string[] args)
+    {
+        var parse = Create().Parse(args);
+        if (parse.Errors.Count > 0) throw new ArgumentException(string.Join("; ", parse.Errors.Select(e => e.Message)));
+        return Bind(ParseFrom(parse));
+    }
+
     private static IEnumerable<Option> AllOptions() =>
     [
         ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, WorkersOption, ThreadsOption,

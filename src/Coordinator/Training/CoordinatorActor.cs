@@ -185,18 +185,22 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         StartRound(WorkKind.Train, epoch, _permutation.AsSpan(start, length));
     }
 
+    /// <summary>
+    /// A training step has one shard per worker. An evaluation pass is cut into shards of at most one global
+    /// batch, dealt round-robin, so a lost worker costs little and each shard's deadline stays comparable to a step.
+    /// </summary>
     private void StartRound(WorkKind kind, int epoch, ReadOnlySpan<int> indices)
     {
         var assignable = AssignableWorkers();
-        var parts = Math.Max(1, Math.Min(assignable.Count, indices.Length));
+        var parts = kind == WorkKind.Train
+            ? Math.Max(1, Math.Min(assignable.Count, indices.Length))
+            : Math.Max(Math.Max(1, assignable.Count), (indices.Length + _plan.GlobalBatch - 1) / _plan.GlobalBatch);
         var ranges = DeterministicShuffle.Split(indices.Length, parts);
         var shards = new ShardTask[ranges.Length];
         for (var i = 0; i < ranges.Length; i++) shards[i] = new ShardTask(i, indices.Slice(ranges[i].Start, ranges[i].Length).ToArray());
         _round = new Round(_nextRoundId++, kind, epoch, _step, shards, _clock.Elapsed.TotalMilliseconds);
-        for (var i = 0; i < shards.Length; i++)
-        {
-            if (i < assignable.Count) Assign(shards[i], assignable[i]);
-        }
+        if (assignable.Count == 0) return;
+        for (var i = 0; i < shards.Length; i++) Assign(shards[i], assignable[i % assignable.Count]);
     }
 
     private void HandleWorkCompleted(WorkCompleted message)
@@ -392,7 +396,9 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         worker.HeldVersion = _version;
         worker.Outstanding++;
         worker.Ref.Tell(new WorkRequest(round.Id, round.Kind, round.Epoch, shard.Index, _version, shard.Indices, sendState ? _state : null));
-        Timers.StartSingleTimer(shard.TimerKey(round.Id), new ShardDeadline(round.Id, shard.Index, shard.Attempts), _plan.ShardTimeout);
+        // A worker computes its shards one after another, so the n-th queued shard gets n deadlines' worth of time.
+        Timers.StartSingleTimer(shard.TimerKey(round.Id), new ShardDeadline(round.Id, shard.Index, shard.Attempts),
+            _plan.ShardTimeout * worker.Outstanding);
     }
 
     private void Fail(string reason)
@@ -479,5 +485,5 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         }
     }
 
-    private sealed record ShardDeadline(long Round, int Shard, int Attempt);
+    private sealed record ShardDeadline(long Round, int Shard, int Attempt) : INoSerializationVerificationNeeded;
 }

@@ -23,7 +23,7 @@ public sealed class CifarResNet : nn.Module<Tensor, Tensor>
 
     public ModelSpec Spec { get; }
 
-    public CifarResNet(ModelSpec spec) : base(spec.Name)
+    public CifarResNet(ModelSpec spec, int seed = 1) : base(spec.Name)
     {
         Spec = spec.EnsureValid();
         var widths = new[] { 16 * spec.WidthMultiplier, 32 * spec.WidthMultiplier, 64 * spec.WidthMultiplier };
@@ -34,7 +34,7 @@ public sealed class CifarResNet : nn.Module<Tensor, Tensor>
         layer3 = Stage("layer3", widths[1], widths[2], 2, spec);
         fc = nn.Linear(widths[2], spec.ClassCount);
         RegisterComponents();
-        InitializeWeights();
+        InitializeWeights(seed);
     }
 
     public IEnumerable<BasicBlock> Blocks =>
@@ -61,30 +61,38 @@ public sealed class CifarResNet : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// He initialisation (fan-out, ReLU gain) keeps the forward signal's variance constant through a deep
-    /// ReLU stack, which is what lets the plain twins be compared fairly with the residual ones.
+    /// ReLU stack, which is what lets the plain twins be compared fairly with the residual ones. The classifier
+    /// keeps PyTorch's default U(±1/√fan_in). Every draw comes from a generator seeded here, never libtorch's
+    /// global one, so the same seed gives the same weights even while other threads create models.
     /// </summary>
-    private void InitializeWeights()
+    private void InitializeWeights(int seed)
     {
+        using var generator = new Generator((ulong)seed);
         using var noGrad = no_grad();
         foreach (var module in modules())
         {
             switch (module)
             {
                 case Conv2d conv:
-                    nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
-                    if (conv.bias is { } convBias) nn.init.zeros_(convBias);
+                    var fanOut = conv.weight.shape[0] * conv.weight.shape[2] * conv.weight.shape[3];
+                    conv.weight.normal_(0, Math.Sqrt(2.0 / fanOut), generator);
+                    if (conv.bias is { } convBias) convBias.zero_();
+                    break;
+                case Linear linear:
+                    var bound = 1 / Math.Sqrt(linear.weight.shape[1]);
+                    linear.weight.uniform_(-bound, bound, generator);
+                    linear.bias?.uniform_(-bound, bound, generator);
                     break;
                 case BatchNorm2d batchNorm:
-                    nn.init.ones_(batchNorm.weight);
-                    nn.init.zeros_(batchNorm.bias!);
+                    batchNorm.weight.fill_(1);
+                    batchNorm.bias!.zero_();
                     break;
                 case GroupNorm groupNorm:
-                    nn.init.ones_(groupNorm.weight!);
-                    nn.init.zeros_(groupNorm.bias!);
+                    groupNorm.weight!.fill_(1);
+                    groupNorm.bias!.zero_();
                     break;
             }
         }
-        // A plain block with zero γ would output relu(0) forever, so this only ever applies to residual blocks.
         if (!Spec.ZeroInitLastNorm || Spec.Norm == NormKind.None || Spec.Architecture != Architecture.Residual) return;
         // Zero γ at the end of each residual branch starts every block as the identity (Goyal et al. 2017).
         foreach (var block in Blocks)

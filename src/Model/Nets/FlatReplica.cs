@@ -21,8 +21,7 @@ public sealed class FlatReplica : IDisposable
     public FlatReplica(ModelSpec spec, int seed)
     {
         TorchRuntime.Initialize();
-        torch.manual_seed(seed);
-        Model = new CifarResNet(spec);
+        Model = new CifarResNet(spec, seed);
         var slices = new List<ParameterSlice>();
         var trainable = new List<(Tensor Tensor, ParameterSlice Slice)>();
         var statistics = new List<(Tensor Tensor, ParameterSlice Slice)>();

@@ -1,0 +1,95 @@
+using System.Runtime.Serialization;
+using Akka.Actor;
+using Akka.Serialization;
+using Distributed.Protocol;
+using Distributed.Protocol.Serialization;
+using Distributed.Tests.Support;
+
+namespace Distributed.Tests.Protocol;
+
+public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
+{
+    public ProtocolSerializationTests() : base(AkkaTestConfig.WithProtocolSerialization(serializeEveryMessage: false)) { }
+
+    private static readonly ModelSpec Model = ModelSpec.ResNet20FashionMnist with { ResidualScale = 0.5f, ZeroInitLastNorm = true };
+    private static readonly DataSpec Data = new("fashion-mnist", "/data", 2, true, 100, 50);
+
+    /// <summary>One instance of every protocol message, with every field set to a non-default value.</summary>
+    public static readonly IReadOnlyList<IProtocolMessage> Samples =
+    [
+        new ConfigureWorker(Model, Data, 7),
+        new WorkerConfigured("worker-1", 270_810, 60_000, 10_000),
+        new WorkerUnavailable("worker-2", "/data/train-images-idx3-ubyte.gz: truncated"),
+        new WorkRequest(12, WorkKind.Train, 3, 1, 11, [5, 9, 2], [1.5f, -2.25f, float.Epsilon]),
+        new WorkRequest(13, WorkKind.Evaluate, 3, 0, 11, [1], null),
+        new WorkCompleted(12, WorkKind.Train, 1, 11, 3, 6.5, 2, 17.25, [0.125f, float.MaxValue, -0f]),
+        new WeightsMissing(12, 1, 9),
+        new WorkFailed(12, 1, "sample index 70000 is outside the Train set of 60000"),
+        new RegisterWorker("worker-3"),
+        GetTrainingStatus.Instance,
+        new TrainingStatus("training", 40, 1, 1407, [new WorkerStatus("worker-1", "live", 39, 51.5, 1)], 0.75, 1234.5),
+        new StepCompleted(40, 1, 128, 0.5, 0.875, 0.1, 2.5, 101.5, 2, 469),
+        new EpochCompleted(1, 0.4, 0.85, 0.35, 0.88, 1200, 50.5, 938),
+        new TrainingFinished(1407, 1407, [1f, 2f], 0.92, 3, 1),
+        new TrainingNotice("step 5 shard 1 reassigned"),
+        new TrainingFailed("every worker failed", 5),
+        new ApplyStep(40, 0.05, [new ShardContribution(0, 64, [1f, 2f]), new ShardContribution(1, 64, [3f, 4f])]),
+        new StepApplied(40, 41, [0.5f, 0.25f], 0.05, 3.5),
+        GetParameters.Instance,
+        new CurrentParameters(41, [0.5f], [0.1f], 41),
+    ];
+
+    [Fact]
+    public void Every_protocol_message_type_has_a_round_trip_sample()
+    {
+        var sampled = Samples.Select(s => s.GetType()).ToHashSet();
+        var missing = ProtocolSerializer.MessageTypes.Where(t => !sampled.Contains(t)).Select(t => t.Name).ToList();
+        Assert.True(missing.Count == 0, $"protocol messages without a round-trip sample: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
+    public void Every_protocol_message_round_trips_through_akka_serialization_unchanged()
+    {
+        var serialization = Sys.Serialization;
+        foreach (var message in Samples)
+        {
+            var serializer = serialization.FindSerializerFor(message);
+            Assert.IsType<ProtocolSerializer>(serializer);
+            var bytes = serializer.ToBinary(message);
+            var manifest = Serialization.ManifestFor(serializer, message);
+            var copy = serialization.Deserialize(bytes, serializer.Identifier, manifest);
+            Assert.Equal(Canonical(message), Canonical(copy));
+        }
+    }
+
+    [Fact]
+    public void Float_arrays_travel_as_one_binary_blob_of_four_bytes_per_value()
+    {
+        var state = Enumerable.Range(0, 100_000).Select(i => i * 0.001f).ToArray();
+        var bytes = Sys.Serialization.FindSerializerFor(new StepApplied(1, 1, state, 0, 0)).ToBinary(new StepApplied(1, 1, state, 0, 0));
+        Assert.InRange(bytes.Length, 400_000, 400_100);
+    }
+
+    [Fact]
+    public void Serializer_refuses_a_type_outside_the_protocol()
+    {
+        var serializer = new ProtocolSerializer((ExtendedActorSystem)Sys);
+        var error = Assert.Throws<SerializationException>(() => serializer.Manifest(new NotAProtocolMessage(1)));
+        Assert.Contains(nameof(NotAProtocolMessage), error.Message);
+    }
+
+    [Fact]
+    public void Serializer_refuses_an_unknown_manifest_from_the_wire()
+    {
+        var serializer = new ProtocolSerializer((ExtendedActorSystem)Sys);
+        var error = Assert.Throws<SerializationException>(() => serializer.FromBinary([0x90], "System.Diagnostics.Process"));
+        Assert.Contains("System.Diagnostics.Process", error.Message);
+    }
+
+    /// <summary>Records compare arrays by reference, so compare their serialized form instead.</summary>
+    private static string Canonical(object message) =>
+        MessagePack.MessagePackSerializer.ConvertToJson(
+            MessagePack.MessagePackSerializer.Serialize(message.GetType(), message, ProtocolSerializer.Options)) + message.GetType().Name;
+
+    private sealed record NotAProtocolMessage(int Value);
+}

@@ -1,0 +1,41 @@
+using Distributed.Coordinator.Cli;
+using Distributed.Protocol;
+
+namespace Distributed.Tests.Training;
+
+public sealed class TrainCommandTests
+{
+    [Fact]
+    public void With_no_arguments_train_means_resnet20_on_fashion_mnist_with_in_process_workers()
+    {
+        var job = TrainCommand.Parse();
+        Assert.Equal(ModelSpec.ResNet20FashionMnist, job.Model);
+        Assert.Equal("fashion-mnist", job.Data.Name);
+        Assert.Equal(Environment.ProcessorCount, job.Workers);
+        Assert.Equal(128, job.Plan.GlobalBatch);
+        Assert.Equal(0.1, job.Plan.Schedule.PeakLearningRate, 9);
+    }
+
+    [Fact]
+    public void The_learning_rate_scales_linearly_with_the_global_batch()
+    {
+        Assert.Equal(0.4, TrainCommand.Parse("--batch-size", "512").Plan.Schedule.PeakLearningRate, 9);
+    }
+
+    [Theory]
+    [InlineData("--depth 21", "depth 21")]
+    [InlineData("--model dense", "--model 'dense'")]
+    [InlineData("--norm layer", "--norm 'layer'")]
+    [InlineData("--workers 0", "--workers 0")]
+    [InlineData("--lr -1", "--lr -1")]
+    [InlineData("--epochs 0", "--epochs 0")]
+    [InlineData("--dataset imagenet", "--dataset 'imagenet'")]
+    [InlineData("--data /nonexistent/dir", "/nonexistent/dir")]
+    [InlineData("--dataset cifar10", "--data DIR")]
+    [InlineData("--depth twenty", "twenty")]
+    public void A_bad_value_is_refused_with_a_message_naming_the_option_and_value(string arguments, string expected)
+    {
+        var error = Assert.Throws<ArgumentException>(() => TrainCommand.Parse(arguments.Split(' ')));
+        Assert.Contains(expected, error.Message);
+    }
+}
