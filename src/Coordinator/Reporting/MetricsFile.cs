@@ -11,11 +11,12 @@ public sealed class MetricsFile : ITrainingObserver, IDisposable
     private readonly StreamWriter _writer;
     private readonly object _gate = new();
 
-    public MetricsFile(string directory)
+    /// <param name="append">Keep the history already there (a resumed run).</param>
+    public MetricsFile(string directory, bool append = false)
     {
         Directory.CreateDirectory(directory);
         Path = System.IO.Path.Combine(directory, FileName);
-        _writer = new StreamWriter(Path, append: false) { AutoFlush = true };
+        _writer = new StreamWriter(Path, append) { AutoFlush = true };
     }
 
     public string Path { get; }
