@@ -7,6 +7,7 @@ TorchRuntime.Initialize();
 var root = new RootCommand("Distributed: data-parallel training of deep residual CNNs on an actor cluster.")
 {
     TrainCommand.Create(),
+    StatusCommand.Create(),
 };
 try
 {

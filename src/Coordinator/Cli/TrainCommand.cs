@@ -2,6 +2,7 @@ using System.CommandLine;
 using Distributed.Coordinator.Checkpoints;
 using Distributed.Coordinator.Hosting;
 using Distributed.Coordinator.Reporting;
+using Distributed.Coordinator.Telemetry;
 using Distributed.Coordinator.Training;
 using Distributed.Model.Data;
 using Distributed.Protocol;
@@ -65,6 +66,7 @@ public static class TrainCommand
     {
         var command = new Command("train", "Train a ResNet (or its plain twin) data-parallel with in-process workers.");
         foreach (var option in AllOptions()) command.Add(option);
+        foreach (var option in ObservabilityOptions.All) command.Add(option);
         command.SetAction(RunAsync);
         return command;
     }
@@ -168,9 +170,12 @@ public static class TrainCommand
     private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         TrainingJob job;
+        ObservabilitySettings watch;
         try
         {
             job = Bind(ParseFrom(parse));
+            watch = ObservabilityOptions.Bind(parse);
+            job = job with { Plan = job.Plan with { HealthEvery = watch.HealthEvery } };
         }
         catch (ArgumentException error)
         {
@@ -183,14 +188,24 @@ public static class TrainCommand
         Console.WriteLine($"Output: {Path.GetFullPath(output)}");
         using var metrics = new MetricsFile(output);
         var reporter = new ConsoleReporter(Console.Out, !Console.IsOutputRedirected, job.Plan.Epochs);
+        await using var observability = await RunObservability.StartAsync(watch, job, warning =>
+        {
+            reporter.OnNotice(new TrainingNotice($"warning: {warning}"));
+            metrics.OnNotice(new TrainingNotice($"warning: {warning}"));
+        }, cancellationToken: cancellationToken);
+        if (observability.Dashboard is { } dashboard) Console.WriteLine($"Dashboard: {dashboard.Url} (metrics: {dashboard.Url}metrics)");
         using var host = TrainingHost.BuildLocal();
         await host.StartAsync(cancellationToken);
         try
         {
             var (_, parameterCount, _) = TrainingRun.InitialWeights(job.Model, job.Plan.Seed);
             Console.WriteLine($"Model: {parameterCount:N0} trainable parameters");
-            var outcome = await TrainingRun.RunAsync(TrainingHost.ActorSystemOf(host), job, new CompositeObserver(reporter, metrics),
+            var outcome = await TrainingRun.RunAsync(TrainingHost.ActorSystemOf(host), job, new CompositeObserver(reporter, metrics, observability.Observer),
                 startLocalWorkers: true, cancellationToken);
+            observability.Telemetry.Finish(outcome.Succeeded ? "finished" : "failed");
+            if (observability.HealthSummary(job.Plan.HealthEvery) is { } healthSummary) Console.WriteLine(healthSummary);
+            if (observability.Timeline is { } timeline) Console.WriteLine($"Timeline: {timeline.Path}");
+            if (observability.TensorBoard is { } tensorBoard) Console.WriteLine($"TensorBoard: {tensorBoard.Directory}");
             if (!outcome.Succeeded)
             {
                 Console.Error.WriteLine($"Training failed at step {outcome.Failed!.Step}: {outcome.Failed.Reason}");
