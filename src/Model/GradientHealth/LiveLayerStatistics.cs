@@ -22,9 +22,14 @@ public enum LiveGradientProblem { Vanishing, Exploding }
 
 public sealed record LiveGradientWarning(string Layer, LiveGradientProblem Problem, string Detail);
 
-/// <summary>Limits that turn layer figures into warnings; the defaults flag only problems that stall or wreck training.</summary>
-/// <param name="VanishingRelative">A layer whose gradient is below this fraction of the median layer's has stopped learning.</param>
-/// <param name="ExplodingRelative">A layer whose gradient is above this multiple of the median layer's is blowing up.</param>
+/// <summary>
+/// Limits that turn layer figures into warnings; the defaults flag only problems that stall or wreck training.
+/// Explosions are judged by their effect (an update as large as the weights, or a non-finite gradient), not by
+/// comparison with other layers: when gradients vanish, the top layers dwarf the median without exploding.
+/// </summary>
+/// <param name="VanishingRelative">A layer whose gradient is below this fraction of the median layer's has stopped learning
+/// (and a first/last gradient ratio below it means the gradient vanishes on its way to the input).</param>
+/// <param name="ExplodingRelative">A first/last gradient ratio above this means the gradient grows on its way to the input.</param>
 /// <param name="ExplodingUpdateRatio">One step that changes a layer by more than this fraction of its weights is an explosion.</param>
 public sealed record LiveHealthThresholds(double VanishingRelative = 1e-4, double ExplodingRelative = 1e4, double ExplodingUpdateRatio = 1.0)
 {
@@ -82,9 +87,6 @@ public sealed record LiveLayerStatistics(IReadOnlyList<LiveLayerFigures> Layers,
             else if (layer.GradientNorm == 0 || (median > 0 && layer.GradientNorm < limits.VanishingRelative * median))
                 warnings.Add(new(layer.Layer, LiveGradientProblem.Vanishing,
                     $"gradient norm {layer.GradientNorm:G3} is {layer.GradientNorm / median:G2} of the median layer's {median:G3}"));
-            else if (median > 0 && layer.GradientNorm > limits.ExplodingRelative * median)
-                warnings.Add(new(layer.Layer, LiveGradientProblem.Exploding,
-                    $"gradient norm {layer.GradientNorm:G3} is {layer.GradientNorm / median:G3}x the median layer's {median:G3}"));
             else if (layer.UpdateRatio > limits.ExplodingUpdateRatio)
                 warnings.Add(new(layer.Layer, LiveGradientProblem.Exploding,
                     $"one step changed the weights by {layer.UpdateRatio:G3} of their norm"));

@@ -13,8 +13,8 @@ namespace Distributed.Model.GradientHealth;
 /// </summary>
 public static class LiveShatteringProbe
 {
-    public const int DefaultPoints = 32;
-    public const int DefaultMaxLag = 4;
+    public const int DefaultPoints = 16;
+    public const int DefaultMaxLag = 3;
 
     /// <param name="from">One input, [channels, height, width].</param>
     /// <param name="to">The other end of the path, the same shape.</param>
