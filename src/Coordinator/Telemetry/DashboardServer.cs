@@ -44,7 +44,9 @@ public sealed class DashboardServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.WebHost.UseKestrel(options => options.Listen(address, port));
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(meterName).AddPrometheusExporter());
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(meterName)
+            // Every scrape sees the figures of that moment (the exporter would otherwise replay one answer for 300 ms).
+            .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0));
         var app = builder.Build();
 
         var page = LoadPage();

@@ -34,7 +34,7 @@ public sealed class RunTelemetry : ITrainingObserver
     private readonly LiveHealthThresholds _thresholds;
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
-    private readonly Queue<StepPoint> _series = new();
+    private readonly List<StepPoint> _series = [];
     private readonly Queue<StepBreakdown> _recentBreakdowns = new();
     private readonly Dictionary<long, StepBreakdown> _pendingBreakdowns = new();
     private readonly List<EpochPoint> _epochs = [];
@@ -95,8 +95,9 @@ public sealed class RunTelemetry : ITrainingObserver
             _allStepMilliseconds += step.StepMilliseconds;
             _phase = "training";
             _pendingBreakdowns.Remove(step.Step, out var breakdown);
-            Append(_series, new StepPoint(step.Step, step.Epoch, step.Loss, step.Accuracy, step.LearningRate, step.GradientNorm, rate,
-                step.StepMilliseconds, breakdown), SeriesLength);
+            _series.Add(new StepPoint(step.Step, step.Epoch, step.Loss, step.Accuracy, step.LearningRate, step.GradientNorm, rate,
+                step.StepMilliseconds, breakdown));
+            if (_series.Count > SeriesLength) _series.RemoveAt(0);
             if (!double.IsFinite(step.Loss) || !double.IsFinite(step.GradientNorm))
             {
                 // The first bad step and then one in fifty, so a diverged run does not flood the log.
@@ -163,7 +164,10 @@ public sealed class RunTelemetry : ITrainingObserver
         lock (_gate)
         {
             var breakdown = Breakdown(timings);
-            _pendingBreakdowns[timings.Step] = breakdown;
+            // The coordinator reports the step before its timings: attach them to the point already in the series.
+            var index = _series.FindLastIndex(p => p.Step == timings.Step);
+            if (index >= 0) _series[index] = _series[index] with { Breakdown = breakdown };
+            else _pendingBreakdowns[timings.Step] = breakdown;
             Append(_recentBreakdowns, breakdown, BreakdownWindow);
             if (timings.Shards.Any(s => s.HealthMilliseconds > 0)) _healthMilliseconds += timings.Shards.Max(s => s.HealthMilliseconds);
 

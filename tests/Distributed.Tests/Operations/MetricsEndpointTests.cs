@@ -117,6 +117,7 @@ public sealed class MetricsEndpointTests(OperationsRunFixture run, ITestOutputHe
         Assert.Equal(new Membership(2, 0, 0, 0), status.Membership);
         Assert.True(status.Breakdown.Compute > 0);
         Assert.Equal(Steps, status.Series.Count);
+        Assert.All(status.Series, point => Assert.NotNull(point.Breakdown));
         Assert.Equal(2, status.Epochs.Count);
         var health = Assert.IsType<HealthFigures>(status.Health);
         Assert.Equal(35, health.Step);
