@@ -28,14 +28,14 @@ public sealed record LiveActivationStatistics(double ActiveFraction, double Dead
         if (batch < 2) throw new ArgumentException("Co-activation needs at least two inputs.", nameof(preActivations));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var on = preActivations.detach().gt(0);
-        var active = on.to_type(ScalarType.Float64).reshape(batch, preActivations.shape[1], -1);
-        var activeFraction = active.mean().item<double>();
+        // One pass over the activations (compare, then count over the batch); everything after works on the small
+        // per-unit counts. Float32 counts are exact far beyond any batch size.
+        var perUnit = preActivations.detach().gt(0).to_type(ScalarType.Float32).sum(dim: 0).reshape(preActivations.shape[1], -1).to_type(ScalarType.Float64);
+        var units = (double)perUnit.numel();
+        var activeFraction = perUnit.sum().item<double>() / (units * batch);
         // Per unit with k of B inputs on, k(k - 1) of the B(B - 1) ordered pairs of distinct inputs are both on.
-        var perUnit = active.sum(dim: 0);
-        var pairs = (perUnit * (perUnit - 1)).mean().item<double>() / (batch * (double)(batch - 1));
-        var channelEverOn = active.amax([0, 2]);
-        var dead = 1 - channelEverOn.mean().item<double>();
+        var pairs = (perUnit * (perUnit - 1)).sum().item<double>() / (units * batch * (double)(batch - 1));
+        var dead = perUnit.amax([1]).eq(0).to_type(ScalarType.Float64).mean().item<double>();
         return new LiveActivationStatistics(activeFraction, dead, pairs);
     }
 }
