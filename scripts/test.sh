@@ -3,7 +3,8 @@
 # "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh || exit 1
+# The dashboard test drives a real headless Chromium (Debian package), so the tests need it installed.
+scripts/setup.sh chromium || exit 1
 dotnet build -c Release Distributed.sln -v quiet -nologo || exit 1
 log=$(mktemp)
 dotnet test Distributed.sln -c Release --no-build "$@" 2>&1 | tee "$log"

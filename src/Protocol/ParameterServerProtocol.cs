@@ -11,20 +11,25 @@ public sealed record ShardContribution(
     [property: Key(1)] int Samples,
     [property: Key(2)] float[] Buffer);
 
-/// <summary>Every shard of a step, in shard order, each exactly once.</summary>
+/// <summary>Every shard of a step, in shard order, each exactly once; <see cref="IncludeGradient"/> asks for the averaged gradient back (health steps).</summary>
 [MessagePackObject]
 public sealed record ApplyStep(
     [property: Key(0)] long Step,
     [property: Key(1)] double LearningRate,
-    [property: Key(2)] ShardContribution[] Shards) : IProtocolMessage;
+    [property: Key(2)] ShardContribution[] Shards,
+    [property: Key(3)] bool IncludeGradient = false) : IProtocolMessage;
 
+/// <summary>The new weights, with how long averaging and the optimizer took (and the averaged gradient when asked).</summary>
 [MessagePackObject]
 public sealed record StepApplied(
     [property: Key(0)] long Step,
     [property: Key(1)] long WeightsVersion,
     [property: Key(2)] float[] State,
     [property: Key(3)] double LearningRate,
-    [property: Key(4)] double GradientNorm) : IProtocolMessage;
+    [property: Key(4)] double GradientNorm,
+    [property: Key(5)] double AggregationMilliseconds = 0,
+    [property: Key(6)] double OptimizerMilliseconds = 0,
+    [property: Key(7)] float[]? Gradient = null) : IProtocolMessage;
 
 [MessagePackObject]
 public sealed record GetParameters : IProtocolMessage

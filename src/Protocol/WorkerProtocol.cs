@@ -23,6 +23,7 @@ public sealed record WorkerConfigured(
 /// <summary>
 /// One shard of one round: a training step (gradients wanted) or an evaluation pass. <see cref="State"/> holds
 /// the weights of <see cref="WeightsVersion"/> when the coordinator believes the worker lacks them.
+/// <see cref="ProbeHealth"/> asks a training shard to also measure gradient health (<see cref="ShardHealth"/>).
 /// </summary>
 [MessagePackObject]
 public sealed record WorkRequest(
@@ -32,11 +33,14 @@ public sealed record WorkRequest(
     [property: Key(3)] int Shard,
     [property: Key(4)] long WeightsVersion,
     [property: Key(5)] int[] SampleIndices,
-    [property: Key(6)] float[]? State) : IProtocolMessage;
+    [property: Key(6)] float[]? State,
+    [property: Key(7)] bool ProbeHealth = false) : IProtocolMessage;
 
 /// <summary>
 /// The answer to a <see cref="WorkRequest"/>. For training, <see cref="Buffer"/> is
 /// [mean-loss gradient over the shard | running statistics after the step], one contiguous buffer.
+/// <see cref="ComputeMilliseconds"/> is the training work alone; health probes, when asked for, take
+/// <see cref="HealthMilliseconds"/> on top.
 /// </summary>
 [MessagePackObject]
 public sealed record WorkCompleted(
@@ -48,7 +52,9 @@ public sealed record WorkCompleted(
     [property: Key(5)] double LossSum,
     [property: Key(6)] int Correct,
     [property: Key(7)] double ComputeMilliseconds,
-    [property: Key(8)] float[]? Buffer) : IProtocolMessage;
+    [property: Key(8)] float[]? Buffer,
+    [property: Key(9)] ShardHealth? Health = null,
+    [property: Key(10)] double HealthMilliseconds = 0) : IProtocolMessage;
 
 /// <summary>The worker holds an older weights version than asked for and got no weights with the request.</summary>
 [MessagePackObject]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Distributed.Model.Data;
 using Distributed.Model.Nets;
 using Distributed.Protocol;
+using Distributed.Worker.Health;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -57,9 +58,12 @@ public sealed class ShardTrainer : IDisposable
         var clock = Stopwatch.StartNew();
         Validate(request);
         var version = WeightsVersion;
+        using var probe = request.ProbeHealth && request.Kind == WorkKind.Train ? new ShardHealthProbe(_replica) : null;
         var (lossSum, correct, buffer) = request.Kind == WorkKind.Train ? Train(request) : Evaluate(request);
+        var health = probe?.Finish(_replica, _trainBatches, request);
+        var healthMilliseconds = probe?.Milliseconds ?? 0;
         return new WorkCompleted(request.Round, request.Kind, request.Shard, version, request.SampleIndices.Length,
-            lossSum, correct, clock.Elapsed.TotalMilliseconds, buffer);
+            lossSum, correct, clock.Elapsed.TotalMilliseconds - healthMilliseconds, buffer, health, healthMilliseconds);
     }
 
     private (double LossSum, int Correct, float[] Buffer) Train(WorkRequest request)

@@ -8,6 +8,7 @@ using Distributed.Cluster.Workers;
 using Distributed.Coordinator.Checkpoints;
 using Distributed.Coordinator.Hosting;
 using Distributed.Coordinator.Reporting;
+using Distributed.Coordinator.Telemetry;
 using Distributed.Coordinator.Training;
 using Distributed.Model.Data;
 using Distributed.Protocol;
@@ -88,6 +89,7 @@ public static class TrainCommand
         var command = new Command("train", "Train a ResNet (or its plain twin) data-parallel, with in-process workers or (--cluster) worker nodes.");
         foreach (var option in AllOptions()) command.Add(option);
         foreach (var option in RunOptions()) command.Add(option);
+        foreach (var option in ObservabilityOptions.All) command.Add(option);
         command.SetAction(RunAsync);
         return command;
     }
@@ -197,10 +199,13 @@ public static class TrainCommand
     {
         TrainingJob job;
         RunSetup setup;
+        ObservabilitySettings watch;
         try
         {
             job = Bind(ParseFrom(parse));
             (job, setup) = BindRun(parse, job);
+            watch = ObservabilityOptions.Bind(parse);
+            job = job with { Plan = job.Plan with { HealthEvery = watch.HealthEvery } };
         }
         catch (Exception error) when (error is ArgumentException or CheckpointException)
         {
@@ -218,6 +223,12 @@ public static class TrainCommand
         Console.WriteLine($"Output: {Path.GetFullPath(output)}");
         using var metrics = new MetricsFile(output, append: setup.Resume is not null);
         var reporter = new ConsoleReporter(Console.Out, !Console.IsOutputRedirected, job.Plan.Epochs);
+        await using var observability = await RunObservability.StartAsync(watch, job, warning =>
+        {
+            reporter.OnNotice(new TrainingNotice($"warning: {warning}"));
+            metrics.OnNotice(new TrainingNotice($"warning: {warning}"));
+        }, cancellationToken: cancellationToken);
+        if (observability.Dashboard is { } dashboard) Console.WriteLine($"Dashboard: {dashboard.Url} (metrics: {dashboard.Url}metrics)");
         var tls = setup.Cluster is { } clusterSettings ? ClusterTls.Load(clusterSettings.Tls) : null;
         using var host = setup.Cluster is null ? TrainingHost.BuildLocal() : ClusterTrainingHost.Build(setup.Cluster, tls);
         await using var channel = setup.Cluster is { } channelSettings
@@ -245,9 +256,13 @@ public static class TrainCommand
                 if (channel is not null)
                     discovery = system.ActorOf(WorkerDiscoveryActor.Props(actors.Coordinator, channel), "worker-discovery");
             });
-            var outcome = await TrainingRun.RunAsync(system, job, new CompositeObserver(reporter, metrics, checkpoints),
+            var outcome = await TrainingRun.RunAsync(system, job, new CompositeObserver(reporter, metrics, checkpoints, observability.Observer),
                 startLocalWorkers: setup.Cluster is null, cancellationToken, options);
             if (discovery is not null) await ReportWorkersAsync(discovery);
+            observability.Telemetry.Finish(outcome.Succeeded ? "finished" : "failed");
+            if (observability.HealthSummary(job.Plan.HealthEvery) is { } healthSummary) Console.WriteLine(healthSummary);
+            if (observability.Timeline is { } timeline) Console.WriteLine($"Timeline: {timeline.Path}");
+            if (observability.TensorBoard is { } tensorBoard) Console.WriteLine($"TensorBoard: {tensorBoard.Directory}");
             if (!outcome.Succeeded)
             {
                 Console.Error.WriteLine($"Training failed at step {outcome.Failed!.Step}: {outcome.Failed.Reason}");

@@ -111,6 +111,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         Context.Watch(Sender);
         Sender.Tell(_configuration);
         _log.Info("Worker {0} registered; configuring it", message.WorkerName);
+        PublishStatus();
     }
 
     private void HandleWorkerConfigured(WorkerConfigured message)
@@ -132,6 +133,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         _testCount = message.TestCount;
         worker.Phase = WorkerPhase.Live;
         Notify($"worker {message.WorkerName} is live ({LiveWorkers().Count()} live)");
+        PublishStatus();
     }
 
     private void HandleWorkerUnavailable(WorkerUnavailable message)
@@ -139,6 +141,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         if (!_workers.TryGetValue(Sender, out var worker)) return;
         worker.Phase = WorkerPhase.Rejected;
         Notify($"worker {message.WorkerName} cannot work: {message.Reason}");
+        PublishStatus();
         if (_trainCount < 0 && _workers.Count >= _plan.MinimumWorkers && _workers.Values.All(w => w.Phase == WorkerPhase.Rejected))
             Fail($"no worker could start: {message.Reason}");
     }
@@ -147,6 +150,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     {
         if (!_workers.Remove(message.ActorRef, out var worker)) return;
         Notify($"worker {worker.Name} is gone ({LiveWorkers().Count()} live)");
+        PublishStatus();
         if (_round is null) return;
         foreach (var shard in _round.Shards.Where(s => s.Result is null && Equals(s.Assignee, message.ActorRef)))
         {
@@ -235,6 +239,8 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             return;
         }
         shard.Result = message;
+        shard.ReceivedMilliseconds = _clock.Elapsed.TotalMilliseconds - round.StartedMilliseconds;
+        shard.CompletedBy = known ? worker!.Name : "unknown";
         Timers.Cancel(shard.TimerKey(round.Id));
         if (known)
         {
@@ -245,8 +251,10 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
 
         if (round.Kind == WorkKind.Train)
         {
+            round.ShardsDoneMilliseconds = _clock.Elapsed.TotalMilliseconds - round.StartedMilliseconds;
             var contributions = round.Shards.Select(s => new ShardContribution(s.Index, s.Result!.Samples, s.Result.Buffer!)).ToArray();
-            _parameterServer.Tell(new ApplyStep(round.Step, _plan.Schedule.At(round.Step, _stepsPerEpoch, _totalSteps), contributions));
+            _parameterServer.Tell(new ApplyStep(round.Step, _plan.Schedule.At(round.Step, _stepsPerEpoch, _totalSteps), contributions,
+                IncludeGradient: IsHealthStep(round)));
         }
         else
         {
@@ -258,6 +266,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     {
         var round = _round;
         if (round is null || round.Kind != WorkKind.Train || message.Step != round.Step) return;
+        var weightsBefore = _state;
         _state = message.State;
         _version = message.WeightsVersion;
         var samples = round.Shards.Sum(s => s.Result!.Samples);
@@ -268,6 +277,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var stepMilliseconds = _clock.Elapsed.TotalMilliseconds - round.StartedMilliseconds;
         _observer.Tell(new StepCompleted(round.Step, round.Epoch, samples, _lastLoss, (double)correct / samples,
             message.LearningRate, message.GradientNorm, stepMilliseconds, round.Shards.Length, _stepsPerEpoch));
+        PublishStepTelemetry(round, message, weightsBefore, stepMilliseconds);
         _step++;
         _round = null;
 
@@ -355,6 +365,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         {
             worker.Phase = WorkerPhase.Suspect;
             worker.MissedDeadlines++;
+            PublishStatus();
         }
         Reassign(shard, $"it missed its {_plan.ShardTimeout.TotalSeconds:0.###} s deadline");
     }
@@ -395,7 +406,9 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var sendState = worker.HeldVersion != _version;
         worker.HeldVersion = _version;
         worker.Outstanding++;
-        worker.Ref.Tell(new WorkRequest(round.Id, round.Kind, round.Epoch, shard.Index, _version, shard.Indices, sendState ? _state : null));
+        shard.SentMilliseconds = _clock.Elapsed.TotalMilliseconds - round.StartedMilliseconds;
+        worker.Ref.Tell(new WorkRequest(round.Id, round.Kind, round.Epoch, shard.Index, _version, shard.Indices, sendState ? _state : null,
+            ProbeHealth: IsHealthStep(round)));
         // A worker computes its shards one after another, so the n-th queued shard gets n deadlines' worth of time.
         Timers.StartSingleTimer(shard.TimerKey(round.Id), new ShardDeadline(round.Id, shard.Index, shard.Attempts),
             _plan.ShardTimeout * worker.Outstanding);
@@ -434,6 +447,28 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             : _workers.Values.Where(w => w.Phase == WorkerPhase.Suspect).OrderBy(w => w.Name, StringComparer.Ordinal).ToList();
     }
 
+    // ---- telemetry (what operators see; nothing here changes the training) ----
+
+    /// <summary>Every <see cref="TrainingPlan.HealthEvery"/>-th training step (step 0 included) measures gradient health.</summary>
+    private bool IsHealthStep(Round round) =>
+        round.Kind == WorkKind.Train && _plan.HealthEvery > 0 && round.Step % _plan.HealthEvery == 0;
+
+    private void PublishStatus() => _observer.Tell(BuildStatus());
+
+    private void PublishStepTelemetry(Round round, StepApplied applied, float[] weightsBefore, double stepMilliseconds)
+    {
+        var shards = round.Shards.Select(s => new ShardTiming(s.Index, s.CompletedBy ?? "unknown", s.Result!.Samples, s.SentMilliseconds,
+            s.ReceivedMilliseconds, s.Result.ComputeMilliseconds, s.Result.HealthMilliseconds, s.Attempts)).ToArray();
+        _observer.Tell(new StepTimings(round.Step, round.Epoch, round.StartedMilliseconds, round.ShardsDoneMilliseconds, stepMilliseconds,
+            applied.AggregationMilliseconds, applied.OptimizerMilliseconds, shards));
+        if (IsHealthStep(round) && applied.Gradient is { } gradient)
+        {
+            var reports = round.Shards.Select(s => s.Result!.Health).OfType<ShardHealth>().ToArray();
+            _observer.Tell(new HealthSample(round.Step, round.Epoch, weightsBefore, applied.State, gradient, reports, applied.LearningRate));
+        }
+        PublishStatus();
+    }
+
     private TrainingStatus BuildStatus() => new(
         _round is null ? (_trainCount < 0 ? "waiting-for-workers" : "between-rounds") : _round.Kind == WorkKind.Train ? "training" : "evaluating",
         _step, _permutationEpoch, _totalSteps,
@@ -463,10 +498,16 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         public IActorRef? Assignee { get; set; }
         public int Attempts { get; set; }
         public WorkCompleted? Result { get; set; }
+        public double SentMilliseconds { get; set; }
+        public double ReceivedMilliseconds { get; set; }
+        public string? CompletedBy { get; set; }
         public string TimerKey(long round) => $"deadline-{round}-{Index}";
     }
 
-    private sealed record Round(long Id, WorkKind Kind, int Epoch, long Step, ShardTask[] Shards, double StartedMilliseconds);
+    private sealed record Round(long Id, WorkKind Kind, int Epoch, long Step, ShardTask[] Shards, double StartedMilliseconds)
+    {
+        public double ShardsDoneMilliseconds { get; set; }
+    }
 
     private sealed class EpochTally(int epoch, double startedSeconds)
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using Akka.Actor;
 using Distributed.Protocol;
@@ -47,17 +48,22 @@ public sealed class ParameterServerActor : ReceiveActor
                 throw new InvalidOperationException($"step {message.Step} shard {shard.Shard}: buffer has {shard.Buffer.Length} values, the model state has {_state.Length}");
         }
 
+        var started = Stopwatch.GetTimestamp();
         var next = GC.AllocateUninitializedArray<float>(_state.Length);
         AverageShards(message.Shards, totalSamples, 0, _parameterCount, _gradient);
         AverageShards(message.Shards, totalSamples, _parameterCount, _state.Length - _parameterCount, next.AsSpan(_parameterCount));
         var gradientNorm = Norm(_gradient);
+        var averaged = Stopwatch.GetTimestamp();
         var learningRate = message.LearningRate;
         ApplySgd(_state.AsSpan(0, _parameterCount), next.AsSpan(0, _parameterCount), (float)learningRate);
+        var applied = Stopwatch.GetTimestamp();
 
         _state = next;
         _version++;
         _stepsApplied++;
-        Sender.Tell(new StepApplied(message.Step, _version, _state, learningRate, gradientNorm));
+        Sender.Tell(new StepApplied(message.Step, _version, _state, learningRate, gradientNorm,
+            Stopwatch.GetElapsedTime(started, averaged).TotalMilliseconds, Stopwatch.GetElapsedTime(averaged, applied).TotalMilliseconds,
+            message.IncludeGradient ? (float[])_gradient.Clone() : null));
     }
 
     /// <summary>Σ (n_s / N) · buffer_s over [offset, offset + length), summed in shard order so the result is reproducible.</summary>

@@ -9,6 +9,9 @@ public interface ITrainingObserver
     void OnStep(StepCompleted step) { }
     void OnEpoch(EpochCompleted epoch) { }
     void OnNotice(TrainingNotice notice) { }
+    void OnTimings(StepTimings timings) { }
+    void OnHealth(HealthSample health) { }
+    void OnStatus(TrainingStatus status) { }
 }
 
 /// <summary>The end of a run: the final weights, or why it stopped.</summary>
@@ -28,6 +31,9 @@ public sealed class TrainingObserverActor : ReceiveActor
         Receive<StepCompleted>(observer.OnStep);
         Receive<EpochCompleted>(observer.OnEpoch);
         Receive<TrainingNotice>(observer.OnNotice);
+        Receive<StepTimings>(observer.OnTimings);
+        Receive<HealthSample>(observer.OnHealth);
+        Receive<TrainingStatus>(observer.OnStatus);
         Receive<TrainingFinished>(finished => outcome.TrySetResult(new TrainingOutcome(finished, null)));
         Receive<TrainingFailed>(failed => outcome.TrySetResult(new TrainingOutcome(null, failed)));
     }

@@ -1,6 +1,9 @@
 namespace Distributed.Coordinator.Training;
 
-/// <summary>How the coordinator walks through the data. Everything that shapes the result is here or in the optimizer settings.</summary>
+/// <summary>
+/// How the coordinator walks through the data. Everything that shapes the result is here or in the optimizer settings.
+/// <see cref="HealthEvery"/> (0: never) makes every K-th step also measure gradient health; it does not change the result.
+/// </summary>
 public sealed record TrainingPlan(
     int Epochs,
     int GlobalBatch,
@@ -10,7 +13,8 @@ public sealed record TrainingPlan(
     TimeSpan ShardTimeout,
     long MaxSteps = 0,
     bool EvaluateEachEpoch = true,
-    long StartStep = 0)
+    long StartStep = 0,
+    int HealthEvery = 0)
 {
     public static int StepsPerEpoch(int trainCount, int globalBatch) => (trainCount + globalBatch - 1) / globalBatch;
 

@@ -13,6 +13,7 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
 
     private static readonly ModelSpec Model = ModelSpec.ResNet20FashionMnist with { ResidualScale = 0.5f, ZeroInitLastNorm = true };
     private static readonly DataSpec Data = new("fashion-mnist", "/data", 2, true, 100, 50);
+    private static readonly ShardHealth Health = new(64, [new LayerActivity("layer1.0.relu1", 0.5, 0.0625, 0.25)], [0.875, 0.5]);
 
     /// <summary>One instance of every protocol message, with every field set to a non-default value.</summary>
     public static readonly IReadOnlyList<IProtocolMessage> Samples =
@@ -20,9 +21,9 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
         new ConfigureWorker(Model, Data, 7),
         new WorkerConfigured("worker-1", 270_810, 60_000, 10_000),
         new WorkerUnavailable("worker-2", "/data/train-images-idx3-ubyte.gz: truncated"),
-        new WorkRequest(12, WorkKind.Train, 3, 1, 11, [5, 9, 2], [1.5f, -2.25f, float.Epsilon]),
+        new WorkRequest(12, WorkKind.Train, 3, 1, 11, [5, 9, 2], [1.5f, -2.25f, float.Epsilon], ProbeHealth: true),
         new WorkRequest(13, WorkKind.Evaluate, 3, 0, 11, [1], null),
-        new WorkCompleted(12, WorkKind.Train, 1, 11, 3, 6.5, 2, 17.25, [0.125f, float.MaxValue, -0f]),
+        new WorkCompleted(12, WorkKind.Train, 1, 11, 3, 6.5, 2, 17.25, [0.125f, float.MaxValue, -0f], Health, 2.75),
         new WeightsMissing(12, 1, 9),
         new WorkFailed(12, 1, "sample index 70000 is outside the Train set of 60000"),
         new RegisterWorker("worker-3"),
@@ -33,8 +34,11 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
         new TrainingFinished(1407, 1407, [1f, 2f], 0.92, 3, 1),
         new TrainingNotice("step 5 shard 1 reassigned"),
         new TrainingFailed("every worker failed", 5),
-        new ApplyStep(40, 0.05, [new ShardContribution(0, 64, [1f, 2f]), new ShardContribution(1, 64, [3f, 4f])]),
-        new StepApplied(40, 41, [0.5f, 0.25f], 0.05, 3.5),
+        new ApplyStep(40, 0.05, [new ShardContribution(0, 64, [1f, 2f]), new ShardContribution(1, 64, [3f, 4f])], IncludeGradient: true),
+        new StepApplied(40, 41, [0.5f, 0.25f], 0.05, 3.5, 0.75, 0.5, [0.125f, -0.5f]),
+        new StepTimings(40, 1, 5012.5, 98.5, 101.25, 0.75, 0.5,
+            [new ShardTiming(0, "worker-0", 64, 0.25, 97.5, 90.5, 3.25, 1), new ShardTiming(1, "worker-1", 64, 0.5, 98.5, 95.25, 0, 2)]),
+        new HealthSample(50, 1, [1f, 2f], [0.9f, 2.1f], [0.5f, -0.5f], [Health], 0.05),
         GetParameters.Instance,
         new CurrentParameters(41, [0.5f], [0.1f], 41),
         new RemoteWorkRequest(new WorkRequest(12, WorkKind.Train, 3, 1, 11, [5, 9, 2], null), new TensorHandle("10.77.0.1", 4054, -7, 270_810)),
