@@ -55,4 +55,5 @@ public sealed class CompositeObserver(params ITrainingObserver[] observers) : IT
     public void OnTimings(StepTimings timings) { foreach (var o in observers) o.OnTimings(timings); }
     public void OnHealth(HealthSample health) { foreach (var o in observers) o.OnHealth(health); }
     public void OnStatus(TrainingStatus status) { foreach (var o in observers) o.OnStatus(status); }
+    public void OnEpochWeights(EpochWeights weights) { foreach (var o in observers) o.OnEpochWeights(weights); }
 }
