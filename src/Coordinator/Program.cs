@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Distributed.Coordinator.Cli;
+using Distributed.Coordinator.Experiments;
 using Distributed.Model.Data;
 using Distributed.Model.Runtime;
 
@@ -8,6 +9,7 @@ var root = new RootCommand("Distributed: data-parallel training of deep residual
 {
     TrainCommand.Create(),
     StatusCommand.Create(),
+    ExperimentCommands.Create(),
 };
 try
 {

@@ -193,7 +193,8 @@ public static class TrainCommand
             reporter.OnNotice(new TrainingNotice($"warning: {warning}"));
             metrics.OnNotice(new TrainingNotice($"warning: {warning}"));
         }, cancellationToken: cancellationToken);
-        if (observability.Dashboard is { } dashboard) Console.WriteLine($"Dashboard: {dashboard.Url} (metrics: {dashboard.Url}metrics)");
+        if (observability.Dashboard is { } dashboard)
+            Console.WriteLine($"Dashboard: {dashboard.Url} (metrics: {dashboard.Url}metrics)" + (observability.DashboardNote is { } note ? $"; {note}" : ""));
         using var host = TrainingHost.BuildLocal();
         await host.StartAsync(cancellationToken);
         try

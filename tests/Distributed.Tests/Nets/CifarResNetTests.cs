@@ -80,4 +80,28 @@ public sealed class CifarResNetTests
         Assert.All(decayed, slice => Assert.True(slice.Shape.Length is 2 or 4, $"{slice.Name} is decayed"));
         Assert.Equal(268_048, decayed.Sum(s => s.Length));
     }
+
+    [Fact]
+    public async Task The_same_seed_gives_the_same_weights_even_while_other_threads_draw_random_numbers()
+    {
+        var spec = new ModelSpec(Architecture.Residual, 8, 1, NormKind.Batch, 1, 28, 28, 10);
+        using var reference = new FlatReplica(spec, 42);
+        using var stop = new CancellationTokenSource();
+        var noise = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                torch.manual_seed(7);
+                using var scope = NewDisposeScope();
+                randn(1000);
+            }
+        });
+        using var again = new FlatReplica(spec, 42);
+        using var otherSeed = new FlatReplica(spec, 43);
+        stop.Cancel();
+        await noise;
+
+        Assert.Equal(reference.State, again.State);
+        Assert.NotEqual(reference.State, otherSeed.State);
+    }
 }

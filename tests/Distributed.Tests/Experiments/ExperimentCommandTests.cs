@@ -1,0 +1,53 @@
+using System.CommandLine;
+using Distributed.Coordinator.Experiments;
+
+namespace Distributed.Tests.Experiments;
+
+public class ExperimentCommandTests
+{
+    [Fact]
+    public void The_experiment_command_offers_shattered_and_vanishing()
+    {
+        var command = ExperimentCommands.Create();
+
+        Assert.Equal("experiment", command.Name);
+        Assert.Equal(["shattered", "vanishing"], command.Subcommands.Select(c => c.Name));
+    }
+
+    [Fact]
+    public void Every_option_of_every_experiment_has_help_text_and_help_lists_them()
+    {
+        foreach (var sub in ExperimentCommands.Create().Subcommands)
+        {
+            Assert.All(sub.Options, o => Assert.False(string.IsNullOrWhiteSpace(o.Description), $"{sub.Name} {o.Name}"));
+            var (exitCode, help) = ExperimentRun.Invoke("experiment", sub.Name, "--help");
+            Assert.Equal(0, exitCode);
+            Assert.All(sub.Options, o => Assert.Contains(o.Name, help));
+            Assert.Contains("--quick", help);
+            Assert.Contains("--output", help);
+        }
+    }
+
+    [Theory]
+    [InlineData("shattered", "--variants", "no-such-variant")]
+    [InlineData("shattered", "--depths", "0")]
+    [InlineData("vanishing", "--seeds", "0")]
+    public void Invalid_settings_are_a_usage_error_before_anything_runs(string command, string option, string value)
+    {
+        var (exitCode, output) = ExperimentRun.Invoke("experiment", command, option, value, "--output", "/nonexistent/never-created");
+
+        Assert.Equal(2, exitCode);
+        Assert.DoesNotContain("Output:", output);
+        Assert.False(Directory.Exists("/nonexistent/never-created"));
+    }
+
+    [Fact]
+    public void List_options_accept_commas_and_spaces_alike()
+    {
+        var parse = new RootCommand { ExperimentCommands.Create() }.Parse("experiment shattered --depths 1,2 4 --variants plain-bn,resnet-bn");
+
+        Assert.Empty(parse.Errors);
+        Assert.Equal([1, 2, 4], parse.GetValue<int[]?>("--depths")!);
+        Assert.Equal(["plain-bn", "resnet-bn"], parse.GetValue<string[]?>("--variants")!);
+    }
+}

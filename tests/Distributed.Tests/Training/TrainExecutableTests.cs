@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Distributed.Coordinator.Checkpoints;
+
+namespace Distributed.Tests.Training;
+
+/// <summary>The `distributed` executable as a user runs it: exit codes, files written, error text.</summary>
+public sealed class TrainExecutableTests
+{
+    private static readonly string Executable = Path.Combine(AppContext.BaseDirectory, "distributed.dll");
+
+    [Fact]
+    public async Task Train_runs_to_the_end_and_writes_metrics_and_a_verifiable_checkpoint()
+    {
+        var output = Directory.CreateTempSubdirectory("train-e2e-").FullName;
+        try
+        {
+            var (exit, stdout, stderr) = await RunAsync("train", "--depth", "8", "--epochs", "1", "--train-limit", "512",
+                "--test-limit", "256", "--batch-size", "64", "--workers", "2", "--output", output);
+
+            Assert.True(exit == 0, $"exit {exit}: {stderr}\n{stdout}");
+            Assert.Contains("train loss", stdout);
+            var rows = File.ReadAllLines(Path.Combine(output, "metrics.jsonl")).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+            Assert.Equal(8, rows.Count(r => r.GetProperty("type").GetString() == "step"));
+            var epoch = Assert.Single(rows, r => r.GetProperty("type").GetString() == "epoch");
+            Assert.InRange(epoch.GetProperty("test_accuracy").GetDouble(), 0.0, 1.0);
+            var checkpoint = Checkpoint.Read(output);
+            Assert.Equal(8, checkpoint.Header.Step);
+            Assert.Equal(checkpoint.Header.StateLength, checkpoint.State.Length);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("--depth 19", "depth 19 is not of the form 6n+2")]
+    [InlineData("--batch-size 0", "--batch-size 0 must be at least 1")]
+    [InlineData("--dataset fashion-mnist --data /", "Fashion-MNIST file not found")]
+    public async Task Train_refuses_bad_input_with_one_clear_line_and_a_failing_exit_code(string arguments, string expected)
+    {
+        var (exit, stdout, stderr) = await RunAsync(["train", .. arguments.Split(' '), "--output", Path.Combine(Path.GetTempPath(), "never-written")]);
+        Assert.NotEqual(0, exit);
+        Assert.Contains(expected, stderr + stdout);
+        Assert.DoesNotContain("   at ", stderr);
+    }
+
+    private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Executable);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
