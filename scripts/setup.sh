@@ -5,6 +5,8 @@ set -euo pipefail
 
 need_apt=()
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need_apt+=(dataset-fashion-mnist)
+# `ip netns` for the cluster partition test and deploy/netns-cluster.sh.
+command -v ip >/dev/null || need_apt+=(iproute2)
 for extra in "$@"; do
   dpkg -s "$extra" >/dev/null 2>&1 || need_apt+=("$extra")
 done

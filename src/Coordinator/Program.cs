@@ -8,8 +8,8 @@ TorchRuntime.Initialize();
 var root = new RootCommand("Distributed: data-parallel training of deep residual CNNs on an actor cluster.")
 {
     TrainCommand.Create(),
-    StatusCommand.Create(),
     ExperimentCommands.Create(),
+    StatusCommand.Create(),
 };
 try
 {

@@ -1,4 +1,10 @@
 using System.CommandLine;
+using System.Globalization;
+using Akka.Actor;
+using Distributed.Cluster;
+using Distributed.Cluster.Hosting;
+using Distributed.Cluster.Transport;
+using Distributed.Cluster.Workers;
 using Distributed.Coordinator.Checkpoints;
 using Distributed.Coordinator.Hosting;
 using Distributed.Coordinator.Reporting;
@@ -60,12 +66,29 @@ public static class TrainCommand
     private static readonly Option<double> ShardTimeoutOption = new("--shard-timeout")
     { Description = "Seconds a worker may take for a shard before it is given to another worker.", DefaultValueFactory = _ => 30.0 };
     private static readonly Option<string> OutputOption = new("--output")
-    { Description = "Directory for metrics.jsonl and checkpoint.bin (default: runs/<model>-<timestamp>)." };
+    { Description = "Directory for metrics.jsonl and checkpoint.bin (default: runs/<model>-<timestamp>; with --resume, its directory)." };
+    private static readonly Option<long> CheckpointEveryOption = new("--checkpoint-every")
+    { Description = "Also write checkpoint.bin every K applied steps (0: only at the end).", DefaultValueFactory = _ => 0 };
+    private static readonly Option<string> ResumeOption = new("--resume")
+    { Description = "Continue the run whose checkpoint.bin is in this directory (or this file); the other options must match that run's." };
+    private static readonly Option<bool> ClusterOption = new("--cluster")
+    { Description = "Coordinate workers that join over the network (distributed-worker processes) instead of starting in-process workers." };
+    private static readonly Option<int> MinWorkersOption = new("--min-workers")
+    { Description = "With --cluster: start training once this many workers have joined.", DefaultValueFactory = _ => 1 };
+    private static readonly Option<string> HostnameOption = new("--hostname")
+    { Description = "With --cluster: address to bind to (Cluster:Hostname; default 127.0.0.1)." };
+    private static readonly Option<int?> PortOption = new("--port")
+    { Description = "With --cluster: Akka.Remote port workers join (Cluster:Port; default 4053)." };
+    private static readonly Option<string> PublicHostnameOption = new("--public-hostname")
+    { Description = "With --cluster: address workers reach this node at, if not --hostname (Cluster:PublicHostname)." };
+    private static readonly Option<int?> TensorPortOption = new("--tensor-port")
+    { Description = "With --cluster: port of the tensor channel (Cluster:TensorPort; default any free port)." };
 
     public static Command Create()
     {
-        var command = new Command("train", "Train a ResNet (or its plain twin) data-parallel with in-process workers.");
+        var command = new Command("train", "Train a ResNet (or its plain twin) data-parallel, with in-process workers or (--cluster) worker nodes.");
         foreach (var option in AllOptions()) command.Add(option);
+        foreach (var option in RunOptions()) command.Add(option);
         foreach (var option in ObservabilityOptions.All) command.Add(option);
         command.SetAction(RunAsync);
         return command;
@@ -84,6 +107,11 @@ public static class TrainCommand
         ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, WorkersOption, ThreadsOption,
         EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
         DatasetOption, DataOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption, OutputOption,
+    ];
+
+    private static IEnumerable<Option> RunOptions() =>
+    [
+        CheckpointEveryOption, ResumeOption, ClusterOption, MinWorkersOption, HostnameOption, PortOption, PublicHostnameOption, TensorPortOption,
     ];
 
     private static Func<Option, object?> ParseFrom(ParseResult result) => option => option switch
@@ -170,23 +198,30 @@ public static class TrainCommand
     private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         TrainingJob job;
+        RunSetup setup;
         ObservabilitySettings watch;
         try
         {
             job = Bind(ParseFrom(parse));
+            (job, setup) = BindRun(parse, job);
             watch = ObservabilityOptions.Bind(parse);
             job = job with { Plan = job.Plan with { HealthEvery = watch.HealthEvery } };
         }
-        catch (ArgumentException error)
+        catch (Exception error) when (error is ArgumentException or CheckpointException)
         {
             Console.Error.WriteLine($"error: {error.Message}");
             return 2;
         }
         var output = job.OutputDirectory!;
-        Console.WriteLine($"Training {job.Model.Name} on {job.Data.Name} with {job.Workers} in-process workers x {job.ThreadsPerWorker} threads, " +
+        var where = setup.Cluster is null
+            ? $"{job.Workers} in-process workers x {job.ThreadsPerWorker} threads"
+            : $"cluster workers (at least {job.Plan.MinimumWorkers})";
+        Console.WriteLine($"Training {job.Model.Name} on {job.Data.Name} with {where}, " +
             $"global batch {job.Plan.GlobalBatch}, peak lr {job.Plan.Schedule.PeakLearningRate:G4}, {job.Plan.Epochs} epochs, seed {job.Plan.Seed}");
+        if (setup.Resume is { } resume)
+            Console.WriteLine($"Resuming from {setup.ResumePath} at step {resume.Header.Step} (epoch {resume.Header.Epoch + 1})");
         Console.WriteLine($"Output: {Path.GetFullPath(output)}");
-        using var metrics = new MetricsFile(output);
+        using var metrics = new MetricsFile(output, append: setup.Resume is not null);
         var reporter = new ConsoleReporter(Console.Out, !Console.IsOutputRedirected, job.Plan.Epochs);
         await using var observability = await RunObservability.StartAsync(watch, job, warning =>
         {
@@ -195,14 +230,36 @@ public static class TrainCommand
         }, cancellationToken: cancellationToken);
         if (observability.Dashboard is { } dashboard)
             Console.WriteLine($"Dashboard: {dashboard.Url} (metrics: {dashboard.Url}metrics)" + (observability.DashboardNote is { } note ? $"; {note}" : ""));
-        using var host = TrainingHost.BuildLocal();
+        var tls = setup.Cluster is { } clusterSettings ? ClusterTls.Load(clusterSettings.Tls) : null;
+        using var host = setup.Cluster is null ? TrainingHost.BuildLocal() : ClusterTrainingHost.Build(setup.Cluster, tls);
+        await using var channel = setup.Cluster is { } channelSettings
+            ? TensorChannel.Start(channelSettings.Hostname, channelSettings.TensorPort, channelSettings.AdvertisedHostname, tls)
+            : null;
         await host.StartAsync(cancellationToken);
+        var system = TrainingHost.ActorSystemOf(host);
+        IActorRef? discovery = null;
         try
         {
             var (_, parameterCount, _) = TrainingRun.InitialWeights(job.Model, job.Plan.Seed);
             Console.WriteLine($"Model: {parameterCount:N0} trainable parameters");
-            var outcome = await TrainingRun.RunAsync(TrainingHost.ActorSystemOf(host), job, new CompositeObserver(reporter, metrics, observability.Observer),
-                startLocalWorkers: true, cancellationToken);
+            if (setup.Cluster is not null)
+            {
+                Console.WriteLine($"Coordinator node {Akka.Cluster.Cluster.Get(system).SelfAddress}, tensor channel {channel!.AdvertisedHost}:{channel.Port}, " +
+                    $"TLS {(tls is null ? "off" : "on")}; waiting for {job.Plan.MinimumWorkers} worker(s) to join");
+            }
+            var checkpoints = new CheckpointWriter(job, output, parameterCount, setup.CheckpointEvery, Console.Out);
+            var resumePoint = setup.Resume is { } from
+                ? new TrainingRun.ResumePoint(from.State, from.Momentum, from.Header.Step, from.Header.WeightsVersion)
+                : null;
+            var options = new TrainingRun.RunOptions(resumePoint, actors =>
+            {
+                checkpoints.Attach(actors.ParameterServer);
+                if (channel is not null)
+                    discovery = system.ActorOf(WorkerDiscoveryActor.Props(actors.Coordinator, channel), "worker-discovery");
+            });
+            var outcome = await TrainingRun.RunAsync(system, job, new CompositeObserver(reporter, metrics, checkpoints, observability.Observer),
+                startLocalWorkers: setup.Cluster is null, cancellationToken, options);
+            if (discovery is not null) await ReportWorkersAsync(discovery);
             observability.Telemetry.Finish(outcome.Succeeded ? "finished" : "failed");
             if (observability.HealthSummary(job.Plan.HealthEvery) is { } healthSummary) Console.WriteLine(healthSummary);
             if (observability.Timeline is { } timeline) Console.WriteLine($"Timeline: {timeline.Path}");
@@ -212,7 +269,7 @@ public static class TrainCommand
                 Console.Error.WriteLine($"Training failed at step {outcome.Failed!.Step}: {outcome.Failed.Reason}");
                 return 1;
             }
-            Checkpoint.From(job, outcome.Parameters!, parameterCount).Write(output);
+            await checkpoints.WriteFinalAsync(outcome.Parameters!);
             Console.WriteLine($"Final test accuracy {outcome.Finished!.FinalTestAccuracy:P2} after {outcome.Finished.Steps} steps " +
                 $"({outcome.Finished.ReassignedShards} shards reassigned, {outcome.Finished.DiscardedResults} results discarded).");
             Console.WriteLine($"Wrote {Path.Combine(output, Checkpoint.FileName)} and {metrics.Path}");
@@ -220,7 +277,65 @@ public static class TrainCommand
         }
         finally
         {
+            if (discovery is not null) system.Stop(discovery);
             await host.StopAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>Per remote worker, the training shards it delivered: shows who did the work (and that late joiners got some).</summary>
+    private static async Task ReportWorkersAsync(IActorRef discovery)
+    {
+        try
+        {
+            var report = await discovery.Ask<WorkerReport>(GetWorkerReport.Instance, TimeSpan.FromSeconds(5));
+            foreach (var (worker, shards) in report.Shards) Console.WriteLine($"  {worker}: {shards} training shards");
+        }
+        catch (AskTimeoutException)
+        {
+            Console.WriteLine("  (no worker report: the discovery actor did not answer)");
+        }
+    }
+
+    /// <summary>How this invocation runs, beyond the job itself: cluster or one process, checkpoints, resume.</summary>
+    private sealed record RunSetup(ClusterSettings? Cluster, long CheckpointEvery, Checkpoint? Resume, string? ResumePath);
+
+    private static (TrainingJob Job, RunSetup Setup) BindRun(ParseResult parse, TrainingJob job)
+    {
+        var every = parse.GetValue(CheckpointEveryOption);
+        if (every < 0) throw new ArgumentException($"--checkpoint-every {every} must be >= 0 (0: only at the end)");
+        ClusterSettings? cluster = null;
+        if (parse.GetValue(ClusterOption))
+        {
+            var minimum = parse.GetValue(MinWorkersOption);
+            if (minimum < 1 || minimum > 256) throw new ArgumentException($"--min-workers {minimum} must be between 1 and 256");
+            var configuration = NodeConfiguration.Load(ClusterRoles.Coordinator, new Dictionary<string, string?>
+            {
+                ["Cluster:Hostname"] = parse.GetValue(HostnameOption),
+                ["Cluster:Port"] = parse.GetValue(PortOption)?.ToString(CultureInfo.InvariantCulture),
+                ["Cluster:PublicHostname"] = parse.GetValue(PublicHostnameOption),
+                ["Cluster:TensorPort"] = parse.GetValue(TensorPortOption)?.ToString(CultureInfo.InvariantCulture),
+            });
+            cluster = ClusterSettings.From(configuration, new ClusterSettings { Port = ClusterSettings.DefaultCoordinatorPort });
+            job = job with { Plan = job.Plan with { MinimumWorkers = minimum } };
+        }
+        else if (parse.GetResult(MinWorkersOption) is { Implicit: false } || parse.GetValue(HostnameOption) is not null)
+        {
+            throw new ArgumentException("--min-workers and --hostname only apply with --cluster");
+        }
+        Checkpoint? resume = null;
+        var resumePath = parse.GetValue(ResumeOption);
+        if (resumePath is not null)
+        {
+            resume = Checkpoint.Read(resumePath);
+            var differences = resume.Header.DifferencesFrom(job);
+            if (differences.Count > 0)
+            {
+                throw new ArgumentException($"--resume {resumePath}: the checkpoint was written by a different run, refusing to resume it " +
+                    $"({string.Join("; ", differences)}). Pass the original run's options.");
+            }
+            if (parse.GetValue(OutputOption) is null)
+                job = job with { OutputDirectory = Directory.Exists(resumePath) ? resumePath : Path.GetDirectoryName(Path.GetFullPath(resumePath)) };
+        }
+        return (job, new RunSetup(cluster, every, resume, resumePath));
     }
 }

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using Distributed.Coordinator.Training;
+using Distributed.Protocol;
 
 namespace Distributed.Coordinator.Experiments;
 
@@ -14,6 +16,7 @@ public static class ExperimentCommands
     {
         CreateShattered(),
         CreateVanishing(),
+        CreateDepth(),
     };
 
     private static Command CreateShattered()
@@ -109,11 +112,87 @@ public static class ExperimentCommands
         return command;
     }
 
+    private static Command CreateDepth()
+    {
+        var d = DepthOptions.Default;
+        var q = DepthOptions.Quick;
+        var depths = IntListOption("--depths", $"Depths 6n+2, comma-separated; every family is trained at each (default {Join(d.Depths)}; {Join(q.Depths)} with --quick).");
+        var families = StringListOption("--families", $"Families to train, comma-separated: plain (no shortcuts) and/or resnet (default {string.Join(",", d.Families)}).");
+        var norm = new Option<string?>("--norm") { Description = "Normalization in every block: batch (He et al.), group or none (default batch).", HelpName = "kind" };
+        var epochs = new Option<int?>("--epochs") { Description = $"Passes over the training set, the same for every model (default {d.Epochs}; {q.Epochs} with --quick).", HelpName = "count" };
+        var batch = new Option<int?>("--batch-size") { Description = $"Global minibatch, split across the workers (default {d.BatchSize}; {q.BatchSize} with --quick).", HelpName = "count" };
+        var lr = new Option<double?>("--lr") { Description = $"Peak learning rate for a global batch of 128, scaled linearly with --batch-size (default {Invariant(d.LearningRate)}).", HelpName = "rate" };
+        var schedule = new Option<string?>("--schedule") { Description = "After warmup: linear (to zero), cosine or constant (default linear).", HelpName = "kind" };
+        var warmup = new Option<double?>("--warmup-epochs") { Description = $"Linear warmup length in epochs (default {Invariant(d.WarmupEpochs)}).", HelpName = "epochs" };
+        var noAugment = new Option<bool>("--no-augment") { Description = "Disable random crop (padding 2) and horizontal flip." };
+        var dataset = new Option<string?>("--dataset") { Description = "fashion-mnist, cifar10 or synthetic (default fashion-mnist).", HelpName = "name" };
+        var data = new Option<string?>("--data") { Description = "Dataset directory (default for fashion-mnist: /usr/share/datasets/fashion-mnist).", HelpName = "directory" };
+        var trainLimit = new Option<int?>("--train-limit") { Description = $"Use only the first N training images, 0 for all (default {d.TrainLimit}; {q.TrainLimit} with --quick).", HelpName = "count" };
+        var testLimit = new Option<int?>("--test-limit") { Description = $"Use only the first N test images, 0 for all (default {d.TestLimit}; {q.TestLimit} with --quick).", HelpName = "count" };
+        var probe = new Option<int?>("--probe-batch") { Description = $"Training images in the fixed batch for the per-layer gradient norms (default {d.ProbeBatch}; {q.ProbeBatch} with --quick).", HelpName = "count" };
+        var workers = new Option<int?>("--workers") { Description = "In-process workers of the distributed trainer (default: one per core).", HelpName = "count" };
+        var threads = new Option<int?>("--threads-per-worker") { Description = "libtorch threads per worker (default: cores / workers, at least 1).", HelpName = "count" };
+        var seed = new Option<int?>("--seed") { Description = $"Seed of the weights, data order and augmentation, shared by every model (default {d.Seed}).", HelpName = "seed" };
+        var timeout = new Option<double?>("--shard-timeout") { Description = $"Seconds a worker may take for a shard before it goes to another (default {Invariant(d.ShardTimeoutSeconds)}).", HelpName = "seconds" };
+        var quick = new Option<bool>("--quick") { Description = $"A minute or two on 2 cores: depths {Join(q.Depths)}, {q.TrainLimit} training and {q.TestLimit} test images, {q.Epochs} epochs at batch {q.BatchSize}." };
+        var output = OutputOption("depth");
+
+        var command = new Command("depth", "He et al. 2016 degradation: train plain and residual nets of two depths with the same budget through the distributed trainer; training loss, test accuracy and per-layer gradient norms.")
+        {
+            depths, families, norm, epochs, batch, lr, schedule, warmup, noAugment, dataset, data, trainLimit, testLimit, probe,
+            workers, threads, seed, timeout, quick, output,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var baseline = parse.GetValue(quick) ? q : d;
+            DepthOptions? options = null;
+            return await ExecuteAsync(parse, "depth", parse.GetValue(output), () =>
+            {
+                options = baseline with
+                {
+                    Depths = Given(parse, depths) ?? baseline.Depths,
+                    Families = (Given(parse, families) ?? baseline.Families).Select(f => f.ToLowerInvariant()).ToArray(),
+                    Norm = parse.GetValue(norm) is { } n ? ParseEnum<NormKind>("--norm", n, "batch, group, none") : baseline.Norm,
+                    Epochs = parse.GetValue(epochs) ?? baseline.Epochs,
+                    BatchSize = parse.GetValue(batch) ?? baseline.BatchSize,
+                    LearningRate = parse.GetValue(lr) ?? baseline.LearningRate,
+                    Schedule = parse.GetValue(schedule) is { } s ? ParseEnum<ScheduleKind>("--schedule", s, "linear, cosine, constant") : baseline.Schedule,
+                    WarmupEpochs = parse.GetValue(warmup) ?? baseline.WarmupEpochs,
+                    Augment = baseline.Augment && !parse.GetValue(noAugment),
+                    Dataset = parse.GetValue(dataset)?.ToLowerInvariant() ?? baseline.Dataset,
+                    DataPath = parse.GetValue(data) ?? baseline.DataPath,
+                    TrainLimit = parse.GetValue(trainLimit) ?? baseline.TrainLimit,
+                    TestLimit = parse.GetValue(testLimit) ?? baseline.TestLimit,
+                    ProbeBatch = parse.GetValue(probe) ?? baseline.ProbeBatch,
+                    Workers = parse.GetValue(workers) ?? baseline.Workers,
+                    ThreadsPerWorker = parse.GetValue(threads) ?? baseline.ThreadsPerWorker,
+                    Seed = parse.GetValue(seed) ?? baseline.Seed,
+                    ShardTimeoutSeconds = parse.GetValue(timeout) ?? baseline.ShardTimeoutSeconds,
+                };
+                options.Validate();
+            }, async (directory, log) =>
+            {
+                var results = await DepthExperiment.RunAsync(options!, log, cancellationToken);
+                DepthReport.Write(results, directory);
+                log.WriteLine();
+                foreach (var claim in results.Claims) log.WriteLine($"[{(claim.Holds ? "holds" : "FAILS")}] {claim.Statement}: {claim.Evidence}");
+            });
+        });
+        return command;
+    }
+
     /// <summary>
     /// Validates before any tensor exists, runs, and ends with the output directory so that scripts can take the
     /// last line. Invalid options are a usage error (exit 2), not a crash.
     /// </summary>
-    private static int Execute(ParseResult parse, string name, string? output, Action validate, Action<string, TextWriter> run)
+    private static int Execute(ParseResult parse, string name, string? output, Action validate, Action<string, TextWriter> run) =>
+        ExecuteAsync(parse, name, output, validate, (directory, log) =>
+        {
+            run(directory, log);
+            return Task.CompletedTask;
+        }).GetAwaiter().GetResult();
+
+    private static async Task<int> ExecuteAsync(ParseResult parse, string name, string? output, Action validate, Func<string, TextWriter, Task> run)
     {
         var log = parse.InvocationConfiguration.Output;
         try
@@ -126,10 +205,17 @@ public static class ExperimentCommands
             return 2;
         }
         var directory = Path.GetFullPath(output ?? Path.Combine("runs", "experiments", $"{name}-{DateTime.Now:yyyyMMdd-HHmmss}"));
-        run(directory, log);
+        await run(directory, log);
         log.WriteLine($"Output: {directory}");
         return 0;
     }
+
+    private static T ParseEnum<T>(string option, string value, string known) where T : struct, Enum =>
+        Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(value, out _)
+            ? parsed
+            : throw new ArgumentException($"{option} '{value}' is not one of: {known}.");
+
+    private static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
     /// A list option's value, or null when it was not on the command line: with a custom parser, System.CommandLine

@@ -19,7 +19,7 @@ public sealed class ConsoleReporter(TextWriter output, bool interactive, int tot
     private double _imagesPerSecond;
 
     public static string TableHeader =>
-        $"{"epoch",5} | {"train loss",10} | {"train acc",9} | {"test loss",9} | {"test acc",8} | {"img/s",7} | {"time (s)",8}";
+        $"{"epoch",5} | {"train loss",10} | {"train acc",9} | {"test loss",9} | {"test acc",8} | {"img/s",7} | {"time (s)",8} | {"RSS MB",7} | {"heap MB",7}";
 
     public void OnStep(StepCompleted step)
     {
@@ -62,7 +62,8 @@ public sealed class ConsoleReporter(TextWriter output, bool interactive, int tot
                 _headerWritten = true;
             }
             output.WriteLine($"{epoch.Epoch + 1,5} | {epoch.TrainLoss,10:F4} | {epoch.TrainAccuracy,9:P2} | {epoch.TestLoss,9:F4} | " +
-                $"{epoch.TestAccuracy,8:P2} | {epoch.ImagesPerSecond,7:F0} | {epoch.Seconds,8:F1}");
+                $"{epoch.TestAccuracy,8:P2} | {epoch.ImagesPerSecond,7:F0} | {epoch.Seconds,8:F1} | " +
+                $"{ProcessMemory.ResidentBytes() / 1e6,7:F0} | {ProcessMemory.LiveManagedBytes() / 1e6,7:F0}");
             _lastReportedTenth = -1;
         }
     }

@@ -11,11 +11,12 @@ public sealed class MetricsFile : ITrainingObserver, IDisposable
     private readonly StreamWriter _writer;
     private readonly object _gate = new();
 
-    public MetricsFile(string directory)
+    /// <param name="append">Keep the history already there (a resumed run).</param>
+    public MetricsFile(string directory, bool append = false)
     {
         Directory.CreateDirectory(directory);
         Path = System.IO.Path.Combine(directory, FileName);
-        _writer = new StreamWriter(Path, append: false) { AutoFlush = true };
+        _writer = new StreamWriter(Path, append) { AutoFlush = true };
     }
 
     public string Path { get; }
@@ -30,6 +31,7 @@ public sealed class MetricsFile : ITrainingObserver, IDisposable
     {
         type = "epoch", epoch = epoch.Epoch, step = epoch.Step, train_loss = epoch.TrainLoss, train_accuracy = epoch.TrainAccuracy,
         test_loss = Finite(epoch.TestLoss), test_accuracy = Finite(epoch.TestAccuracy), images_per_second = epoch.ImagesPerSecond, seconds = epoch.Seconds,
+        resident_bytes = ProcessMemory.ResidentBytes(), managed_heap_bytes = ProcessMemory.LiveManagedBytes(),
     });
 
     public void OnNotice(TrainingNotice notice) => Write(new { type = "notice", text = notice.Text, at = DateTimeOffset.UtcNow });
@@ -53,4 +55,5 @@ public sealed class CompositeObserver(params ITrainingObserver[] observers) : IT
     public void OnTimings(StepTimings timings) { foreach (var o in observers) o.OnTimings(timings); }
     public void OnHealth(HealthSample health) { foreach (var o in observers) o.OnHealth(health); }
     public void OnStatus(TrainingStatus status) { foreach (var o in observers) o.OnStatus(status); }
+    public void OnEpochWeights(EpochWeights weights) { foreach (var o in observers) o.OnEpochWeights(weights); }
 }

@@ -316,6 +316,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     {
         var tally = _epochTally;
         _lastImagesPerSecond = tally.TrainSeconds > 0 ? tally.Samples / tally.TrainSeconds : 0;
+        _observer.Tell(new EpochWeights(tally.Epoch, _step, _version, _state));
         _observer.Tell(new EpochCompleted(tally.Epoch, tally.LossSum / Math.Max(1, tally.Samples),
             (double)tally.Correct / Math.Max(1, tally.Samples), testLoss, testAccuracy, _lastImagesPerSecond,
             tally.TrainSeconds, _step));

@@ -12,7 +12,17 @@ public interface ITrainingObserver
     void OnTimings(StepTimings timings) { }
     void OnHealth(HealthSample health) { }
     void OnStatus(TrainingStatus status) { }
+
+    /// <summary>The weights at the end of an epoch, before the next step; for observers that probe the model mid-run.</summary>
+    void OnEpochWeights(EpochWeights weights) { }
 }
+
+/// <summary>
+/// The [parameters | running statistics] state after the last step of <paramref name="Epoch"/>, told to the
+/// observer just before that epoch's <see cref="EpochCompleted"/>. In-process only (the observer lives next to the
+/// coordinator); the array is the parameter server's published state, which nothing writes to again.
+/// </summary>
+public sealed record EpochWeights(int Epoch, long Step, long WeightsVersion, float[] State) : INoSerializationVerificationNeeded;
 
 /// <summary>The end of a run: the final weights, or why it stopped.</summary>
 public sealed record TrainingOutcome(TrainingFinished? Finished, TrainingFailed? Failed)
@@ -34,6 +44,7 @@ public sealed class TrainingObserverActor : ReceiveActor
         Receive<StepTimings>(observer.OnTimings);
         Receive<HealthSample>(observer.OnHealth);
         Receive<TrainingStatus>(observer.OnStatus);
+        Receive<EpochWeights>(observer.OnEpochWeights);
         Receive<TrainingFinished>(finished => outcome.TrySetResult(new TrainingOutcome(finished, null)));
         Receive<TrainingFailed>(failed => outcome.TrySetResult(new TrainingOutcome(null, failed)));
     }

@@ -12,17 +12,22 @@ namespace Distributed.Coordinator.Training;
 public static class TrainingRun
 {
     public static async Task<TrainingOutcome> RunAsync(ActorSystem system, TrainingJob job, ITrainingObserver observer,
-        bool startLocalWorkers, CancellationToken cancellationToken)
+        bool startLocalWorkers, CancellationToken cancellationToken, RunOptions? options = null)
     {
         var (initialState, parameterCount, decayMask) = InitialWeights(job.Model, job.Plan.Seed);
+        var resume = options?.Resume;
+        var plan = resume is null ? job.Plan : job.Plan with { StartStep = resume.Step };
         var runId = Guid.NewGuid().ToString("N")[..8];
         var outcome = new TaskCompletionSource<TrainingOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         var observerActor = system.ActorOf(TrainingObserverActor.Props(observer, outcome), $"observer-{runId}");
-        var parameterServer = system.ActorOf(ParameterServerActor.Props(
-            new ParameterServerSetup(initialState, parameterCount, decayMask, job.Sgd)), $"parameter-server-{runId}");
+        var parameterServer = system.ActorOf(ParameterServerActor.Props(resume is null
+            ? new ParameterServerSetup(initialState, parameterCount, decayMask, job.Sgd)
+            : new ParameterServerSetup(resume.State, parameterCount, decayMask, job.Sgd, resume.Momentum, resume.WeightsVersion)),
+            $"parameter-server-{runId}");
         var configuration = new ConfigureWorker(job.Model, job.Data, job.Plan.Seed);
-        var coordinator = system.ActorOf(CoordinatorActor.Props(job.Plan, configuration, parameterServer, initialState, 0, observerActor),
-            $"coordinator-{runId}");
+        var coordinator = system.ActorOf(CoordinatorActor.Props(plan, configuration, parameterServer,
+            resume?.State ?? initialState, resume?.WeightsVersion ?? 0, observerActor), $"coordinator-{runId}");
+        options?.Started?.Invoke(new RunActors(coordinator, parameterServer));
         var workers = new List<IActorRef>();
         if (startLocalWorkers)
         {
@@ -49,6 +54,18 @@ public static class TrainingRun
                 system.Stop(actor);
         }
     }
+
+    /// <summary>
+    /// Where a resumed run starts: the weights, momentum and counters of a checkpoint. The sample order,
+    /// augmentation and learning rate are functions of (seed, step), so nothing else is needed.
+    /// </summary>
+    public sealed record ResumePoint(float[] State, float[] Momentum, long Step, long WeightsVersion);
+
+    /// <summary>The actors of a started run, for hosts that attach remote workers or take checkpoints.</summary>
+    public sealed record RunActors(IActorRef Coordinator, IActorRef ParameterServer);
+
+    /// <summary>Optional parts of a run: a resume point, and a callback once its actors exist.</summary>
+    public sealed record RunOptions(ResumePoint? Resume = null, Action<RunActors>? Started = null);
 
     /// <summary>The seed fixes the initial weights; every run with the same seed starts from the same point.</summary>
     public static (float[] State, int ParameterCount, float[] DecayMask) InitialWeights(ModelSpec model, int seed)

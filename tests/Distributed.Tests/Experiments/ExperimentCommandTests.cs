@@ -6,12 +6,12 @@ namespace Distributed.Tests.Experiments;
 public class ExperimentCommandTests
 {
     [Fact]
-    public void The_experiment_command_offers_shattered_and_vanishing()
+    public void The_experiment_command_offers_shattered_vanishing_and_depth()
     {
         var command = ExperimentCommands.Create();
 
         Assert.Equal("experiment", command.Name);
-        Assert.Equal(["shattered", "vanishing"], command.Subcommands.Select(c => c.Name));
+        Assert.Equal(["shattered", "vanishing", "depth"], command.Subcommands.Select(c => c.Name));
     }
 
     [Fact]
@@ -32,6 +32,12 @@ public class ExperimentCommandTests
     [InlineData("shattered", "--variants", "no-such-variant")]
     [InlineData("shattered", "--depths", "0")]
     [InlineData("vanishing", "--seeds", "0")]
+    [InlineData("depth", "--depths", "21")]
+    [InlineData("depth", "--families", "dense")]
+    [InlineData("depth", "--norm", "layer")]
+    [InlineData("depth", "--epochs", "0")]
+    [InlineData("depth", "--probe-batch", "0")]
+    [InlineData("depth", "--data", "/nonexistent/fashion-mnist")]
     public void Invalid_settings_are_a_usage_error_before_anything_runs(string command, string option, string value)
     {
         var (exitCode, output) = ExperimentRun.Invoke("experiment", command, option, value, "--output", "/nonexistent/never-created");

@@ -41,6 +41,9 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
         new HealthSample(50, 1, [1f, 2f], [0.9f, 2.1f], [0.5f, -0.5f], [Health], 0.05),
         GetParameters.Instance,
         new CurrentParameters(41, [0.5f], [0.1f], 41),
+        new RemoteWorkRequest(new WorkRequest(12, WorkKind.Train, 3, 1, 11, [5, 9, 2], null), new TensorHandle("10.77.0.1", 4054, -7, 270_810)),
+        new RemoteWorkRequest(new WorkRequest(13, WorkKind.Evaluate, 3, 0, 11, [1], null), null),
+        new RemoteWorkCompleted(new WorkCompleted(12, WorkKind.Train, 1, 11, 3, 6.5, 2, 17.25, null), new TensorHandle("10.77.0.11", 39609, 42, 270_810)),
     ];
 
     [Fact]

@@ -1,0 +1,11 @@
+namespace Distributed.Cluster;
+
+/// <summary>The two kinds of node. The split brain resolver keeps the side that holds the oldest coordinator.</summary>
+public static class ClusterRoles
+{
+    public const string Coordinator = "coordinator";
+    public const string Worker = "worker";
+
+    /// <summary>Name of the actor every worker node serves at /user/{name}; the coordinator looks it up on each new member.</summary>
+    public const string WorkerEndpointName = "worker";
+}

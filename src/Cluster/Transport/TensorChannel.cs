@@ -1,0 +1,311 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Distributed.Protocol;
+
+namespace Distributed.Cluster.Transport;
+
+/// <summary>
+/// The side channel that moves weights and gradients between nodes: one TCP listener per node, on the node's
+/// configured address. A sender parks a float array here (<see cref="Publish"/>) and puts the returned
+/// <see cref="TensorHandle"/> in a small Akka message; the receiver pulls the bytes with <see cref="FetchAsync"/>.
+/// Each handle is served once, then forgotten; handles nobody claims expire. Arrays go to and from the socket
+/// in place (pinned, no staging copy), so a transfer costs what a plain socket copy costs, and a 150 MB tensor
+/// never sits in front of Akka.Remote's heartbeats. With TLS on, every connection is mutually authenticated
+/// with the cluster certificate, as Akka.Remote is; without it, the listener stays on the node's own address
+/// and a handle's 64-bit random id is the only thing that names a tensor.
+/// Wire format, little-endian: request [magic u32][0 u32][id i64]; answer [magic u32][status i32][bytes i64] then the bytes.
+/// </summary>
+public sealed class TensorChannel : IAsyncDisposable
+{
+    private const uint Magic = 0x31435444; // "DTC1"
+    private const int HeaderSize = 16;
+    private const int Found = 0;
+    private const int NotHeld = 1;
+
+    private readonly ConcurrentDictionary<long, Parked> _parked = new();
+    private readonly ConcurrentDictionary<string, ConcurrentBag<Connection>> _idle = new();
+    private readonly ConcurrentDictionary<Task, byte> _serving = new();
+    private readonly TcpListener _listener;
+    private readonly ClusterTls? _tls;
+    private readonly TimeSpan _unclaimedLifetime;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _acceptLoop;
+    private readonly Timer _sweeper;
+
+    private TensorChannel(TcpListener listener, string advertisedHost, ClusterTls? tls, TimeSpan unclaimedLifetime)
+    {
+        _listener = listener;
+        _tls = tls;
+        _unclaimedLifetime = unclaimedLifetime;
+        AdvertisedHost = advertisedHost;
+        Port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        _acceptLoop = AcceptLoopAsync();
+        var sweepEvery = unclaimedLifetime / 4;
+        _sweeper = new Timer(_ => Sweep(), null, sweepEvery, sweepEvery);
+    }
+
+    /// <summary>Host and port that handles name; peers connect there.</summary>
+    public string AdvertisedHost { get; }
+    public int Port { get; }
+
+    /// <summary>Tensors parked and not yet fetched.</summary>
+    public int ParkedCount => _parked.Count;
+
+    /// <summary>Listens on <paramref name="bindHost"/>:<paramref name="port"/> (0: a free port).</summary>
+    public static TensorChannel Start(string bindHost, int port, string advertisedHost, ClusterTls? tls, TimeSpan? unclaimedLifetime = null)
+    {
+        var address = ResolveBindAddress(bindHost);
+        var listener = new TcpListener(address, port);
+        try
+        {
+            listener.Start();
+        }
+        catch (SocketException error)
+        {
+            throw new ArgumentException($"tensor channel cannot listen on {bindHost}:{port}: {error.Message} (Cluster:Hostname / Cluster:TensorPort)");
+        }
+        return new TensorChannel(listener, advertisedHost, tls, unclaimedLifetime ?? TimeSpan.FromMinutes(2));
+    }
+
+    /// <summary>Parks <paramref name="data"/> (by reference: do not modify it afterwards) until one peer fetches it.</summary>
+    public TensorHandle Publish(float[] data)
+    {
+        long id;
+        do id = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(sizeof(long)));
+        while (id == 0 || !_parked.TryAdd(id, new Parked(data, Stopwatch.GetTimestamp())));
+        return new TensorHandle(AdvertisedHost, Port, id, data.Length);
+    }
+
+    /// <summary>Drops a parked tensor that will not be fetched (its message could not be sent).</summary>
+    public void Release(TensorHandle handle) => _parked.TryRemove(handle.Id, out _);
+
+    /// <summary>Pulls the tensor a handle names from its node. Fails if the node is gone or no longer holds it.</summary>
+    public async Task<float[]> FetchAsync(TensorHandle handle, CancellationToken cancellationToken = default)
+    {
+        var endpoint = $"{handle.Host}:{handle.Port}";
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        var token = linked.Token;
+        // A pooled connection may have been closed by the peer since its last use: then retry once on a fresh one.
+        for (var attempt = 0; ; attempt++)
+        {
+            var pooled = TakeIdle(endpoint);
+            var connection = pooled ?? await ConnectAsync(handle.Host, handle.Port, token);
+            try
+            {
+                var result = await ExchangeAsync(connection, handle, token);
+                ReturnIdle(endpoint, connection);
+                return result;
+            }
+            catch (Exception error) when (pooled is not null && attempt == 0 && error is (IOException and not TensorTransferException) or SocketException)
+            {
+                connection.Dispose();
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
+    }
+
+    private static async Task<float[]> ExchangeAsync(Connection connection, TensorHandle handle, CancellationToken token)
+    {
+        var stream = connection.Stream;
+        var header = new byte[HeaderSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), handle.Id);
+        await stream.WriteAsync(header, token);
+        await stream.FlushAsync(token);
+        await stream.ReadExactlyAsync(header, token);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic)
+            throw new IOException($"tensor channel {handle.Host}:{handle.Port} answered with a foreign protocol");
+        var status = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(4));
+        var length = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(8));
+        if (status == NotHeld)
+            throw new TensorTransferException($"tensor {handle.Id:x16} is no longer held by {handle.Host}:{handle.Port} (already fetched or expired)");
+        if (status != Found || length != (long)handle.Length * sizeof(float))
+            throw new IOException($"tensor channel {handle.Host}:{handle.Port} announced {length} bytes (status {status}), the handle says {(long)handle.Length * sizeof(float)}");
+        var result = GC.AllocateUninitializedArray<float>(handle.Length);
+        using (var bytes = new PinnedBytes(result)) await stream.ReadExactlyAsync(bytes.Memory, token);
+        return result;
+    }
+
+    private async Task<Connection> ConnectAsync(string host, int port, CancellationToken token)
+    {
+        var client = new TcpClient { NoDelay = true };
+        try
+        {
+            await client.ConnectAsync(host, port, token);
+            Stream stream = client.GetStream();
+            if (_tls is { } tls)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = host,
+                    ClientCertificates = new X509CertificateCollection { tls.Certificate },
+                    RemoteCertificateValidationCallback = tls.Validate,
+                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                }, token);
+                stream = ssl;
+            }
+            return new Connection(client, stream);
+        }
+        catch (Exception error) when (error is SocketException or IOException or System.Security.Authentication.AuthenticationException)
+        {
+            client.Dispose();
+            throw new TensorTransferException($"cannot reach the tensor channel at {host}:{port}: {error.Message}", error);
+        }
+    }
+
+    private Connection? TakeIdle(string endpoint) =>
+        _idle.TryGetValue(endpoint, out var bag) && bag.TryTake(out var connection) ? connection : null;
+
+    private void ReturnIdle(string endpoint, Connection connection)
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            connection.Dispose();
+            return;
+        }
+        _idle.GetOrAdd(endpoint, _ => new ConcurrentBag<Connection>()).Add(connection);
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_stopping.Token);
+            }
+            catch (Exception) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                continue;
+            }
+            var serving = ServeAsync(client);
+            _serving.TryAdd(serving, 0);
+            _ = serving.ContinueWith(done => _serving.TryRemove(done, out _), TaskScheduler.Default);
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client)
+    {
+        using var _ = client;
+        var token = _stopping.Token;
+        try
+        {
+            client.NoDelay = true;
+            Stream stream = client.GetStream();
+            if (_tls is { } tls)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                {
+                    ServerCertificate = tls.Certificate,
+                    ClientCertificateRequired = true,
+                    RemoteCertificateValidationCallback = tls.Validate,
+                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                }, token);
+                stream = ssl;
+            }
+            await using var __ = stream;
+            var header = new byte[HeaderSize];
+            while (!token.IsCancellationRequested)
+            {
+                try
+                {
+                    await stream.ReadExactlyAsync(header, token);
+                }
+                catch (EndOfStreamException)
+                {
+                    return; // the peer closed its pooled connection
+                }
+                if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic) return;
+                var id = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(8));
+                var held = _parked.TryRemove(id, out var parked);
+                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), held ? Found : NotHeld);
+                BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), held ? (long)parked!.Data.Length * sizeof(float) : 0);
+                await stream.WriteAsync(header, token);
+                if (held)
+                {
+                    using var bytes = new PinnedBytes(parked!.Data);
+                    await stream.WriteAsync(bytes.Memory, token);
+                }
+                await stream.FlushAsync(token);
+            }
+        }
+        catch (Exception error) when (error is IOException or SocketException or OperationCanceledException
+            or System.Security.Authentication.AuthenticationException or ObjectDisposedException)
+        {
+            // A peer that fails the TLS handshake, vanishes mid-transfer or is cut off at shutdown: its fetch fails on its side.
+        }
+    }
+
+    private void Sweep()
+    {
+        var now = Stopwatch.GetTimestamp();
+        foreach (var (id, parked) in _parked)
+        {
+            if (Stopwatch.GetElapsedTime(parked.Since, now) > _unclaimedLifetime) _parked.TryRemove(id, out _);
+        }
+    }
+
+    private static IPAddress ResolveBindAddress(string host)
+    {
+        if (IPAddress.TryParse(host, out var address)) return address;
+        if (host == "localhost") return IPAddress.Loopback;
+        var resolved = Dns.GetHostAddresses(host).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork);
+        return resolved ?? throw new ArgumentException($"Cluster:Hostname '{host}' does not resolve to an IPv4 address");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested) return;
+        _stopping.Cancel();
+        await _sweeper.DisposeAsync();
+        _listener.Stop();
+        await _acceptLoop;
+        foreach (var bag in _idle.Values)
+        {
+            while (bag.TryTake(out var connection)) connection.Dispose();
+        }
+        try
+        {
+            await Task.WhenAll(_serving.Keys).WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (TimeoutException)
+        {
+            // A handler stuck in a send to a dead peer; the process is going anyway.
+        }
+        _parked.Clear();
+        _stopping.Dispose();
+    }
+
+    private sealed record Parked(float[] Data, long Since);
+
+    private sealed class Connection(TcpClient client, Stream stream) : IDisposable
+    {
+        public Stream Stream { get; } = stream;
+
+        public void Dispose()
+        {
+            Stream.Dispose();
+            client.Dispose();
+        }
+    }
+}
+
+/// <summary>A tensor could not be fetched: its node is unreachable or no longer holds it.</summary>
+public sealed class TensorTransferException(string message, Exception? inner = null) : IOException(message, inner);

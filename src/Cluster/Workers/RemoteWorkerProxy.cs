@@ -1,0 +1,86 @@
+using Akka.Actor;
+using Akka.Event;
+using Distributed.Cluster.Transport;
+using Distributed.Protocol;
+
+namespace Distributed.Cluster.Workers;
+
+/// <summary>
+/// Stands in for one remote worker on the coordinator node: the coordinator sees an ordinary local worker
+/// (float arrays by reference, no Akka.Remote in its code), and this actor turns its messages into
+/// handle-carrying ones for the worker node's <see cref="WorkerEndpointActor"/> and back. It stops when the
+/// worker's node is unreachable, leaves or dies; the coordinator watches it, so that is how a lost worker's
+/// shard gets reassigned within seconds.
+/// </summary>
+public sealed class RemoteWorkerProxy : ReceiveActor
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _remote;
+    private readonly string _name;
+    private readonly IActorRef _coordinator;
+    private readonly TensorChannel _channel;
+
+    public RemoteWorkerProxy(IActorRef remote, string name, IActorRef coordinator, TensorChannel channel)
+    {
+        _remote = remote;
+        _name = name;
+        _coordinator = coordinator;
+        _channel = channel;
+
+        // From the coordinator.
+        Receive<ConfigureWorker>(message => _remote.Tell(message, Self));
+        Receive<WorkRequest>(HandleRequest);
+        // From the worker node.
+        Receive<RemoteWorkCompleted>(HandleCompleted);
+        Receive<GradientFetched>(fetched =>
+        {
+            _coordinator.Tell(fetched.Result, Self);
+            Context.Parent.Tell(new ShardDelivered(_name, fetched.Result.Kind));
+        });
+        Receive<WorkerConfigured>(message => _coordinator.Tell(message, Self));
+        Receive<WeightsMissing>(message => _coordinator.Tell(message, Self));
+        Receive<WorkFailed>(message => _coordinator.Tell(message, Self));
+        Receive<WorkerUnavailable>(message => _coordinator.Tell(message, Self));
+        Receive<Terminated>(terminated =>
+        {
+            if (!terminated.ActorRef.Equals(_remote)) return;
+            _log.Info("Worker {0} terminated", _name);
+            Context.Stop(Self);
+        });
+    }
+
+    public static Props Props(IActorRef remote, string name, IActorRef coordinator, TensorChannel channel) =>
+        Akka.Actor.Props.Create(() => new RemoteWorkerProxy(remote, name, coordinator, channel));
+
+    protected override void PreStart()
+    {
+        Context.Watch(_remote);
+        _coordinator.Tell(new RegisterWorker(_name), Self);
+    }
+
+    private void HandleRequest(WorkRequest request)
+    {
+        var handle = request.State is { } state ? _channel.Publish(state) : null;
+        _remote.Tell(new RemoteWorkRequest(request with { State = null }, handle), Self);
+    }
+
+    private void HandleCompleted(RemoteWorkCompleted remote)
+    {
+        var result = remote.Result;
+        if (remote.Buffer is not { } handle)
+        {
+            _coordinator.Tell(result, Self);
+            Context.Parent.Tell(new ShardDelivered(_name, result.Kind));
+            return;
+        }
+        _channel.FetchAsync(handle).ContinueWith(task => task.IsCompletedSuccessfully
+                ? new GradientFetched(result with { Buffer = task.Result })
+                : (object)new WorkFailed(result.Round, result.Shard, $"fetching the result of {_name} failed: {task.Exception?.GetBaseException().Message ?? "cancelled"}"),
+            TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+    }
+
+    private sealed record GradientFetched(WorkCompleted Result);
+}
+
+/// <summary>A proxy handed one completed shard to the coordinator (counted per worker for reports).</summary>
+public sealed record ShardDelivered(string Worker, WorkKind Kind);

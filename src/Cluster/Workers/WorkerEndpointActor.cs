@@ -1,0 +1,112 @@
+using Akka.Actor;
+using Akka.Event;
+using Distributed.Cluster.Transport;
+using Distributed.Protocol;
+
+namespace Distributed.Cluster.Workers;
+
+/// <summary>
+/// A worker node's front door (/user/worker): the coordinator's <see cref="RemoteWorkerProxy"/> talks to it,
+/// and it talks to the node's local worker actor exactly as the coordinator does in one process. Weights named
+/// by a request's handle are pulled from the coordinator node's tensor channel before the request goes on;
+/// the gradient of a result is parked in this node's channel and only its handle travels back. Requests keep
+/// their order: while one fetch runs, later requests wait.
+/// </summary>
+public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _worker;
+    private readonly TensorChannel _channel;
+    private readonly TextWriter? _console;
+    private IActorRef _coordinatorSide = ActorRefs.Nobody;
+    private int _trainingShards;
+
+    public WorkerEndpointActor(Props workerProps, TensorChannel channel, TextWriter? console = null)
+    {
+        _channel = channel;
+        _console = console;
+        _worker = Context.ActorOf(workerProps, "replica");
+        Become(Ready);
+    }
+
+    public IStash Stash { get; set; } = null!;
+
+    /// <param name="console">Where the node reports its first training shard and then every 500th (operators and tests watch it).</param>
+    public static Props Props(Props workerProps, TensorChannel channel, TextWriter? console = null) =>
+        Akka.Actor.Props.Create(() => new WorkerEndpointActor(workerProps, channel, console));
+
+    private void Ready()
+    {
+        Receive<ConfigureWorker>(configure =>
+        {
+            _coordinatorSide = Sender;
+            _worker.Tell(configure, Self);
+        });
+        Receive<RemoteWorkRequest>(HandleRequest);
+        HandleWorkerReplies();
+    }
+
+    private void Fetching()
+    {
+        Receive<WeightsFetched>(fetched =>
+        {
+            _worker.Tell(fetched.Request, Self);
+            BecomeReady();
+        });
+        Receive<FetchFailed>(failed =>
+        {
+            _log.Warning("Could not fetch the weights for round {0} shard {1}: {2}", failed.Request.Round, failed.Request.Shard, failed.Reason);
+            failed.ReplyTo.Tell(new WorkFailed(failed.Request.Round, failed.Request.Shard, failed.Reason), Self);
+            BecomeReady();
+        });
+        Receive<ConfigureWorker>(_ => Stash.Stash());
+        Receive<RemoteWorkRequest>(_ => Stash.Stash());
+        HandleWorkerReplies();
+    }
+
+    private void BecomeReady()
+    {
+        Become(Ready);
+        Stash.UnstashAll();
+    }
+
+    private void HandleRequest(RemoteWorkRequest remote)
+    {
+        _coordinatorSide = Sender;
+        if (remote.State is not { } handle)
+        {
+            _worker.Tell(remote.Request, Self);
+            return;
+        }
+        var request = remote.Request;
+        var replyTo = Sender;
+        _channel.FetchAsync(handle).ContinueWith(task => task.IsCompletedSuccessfully
+                ? new WeightsFetched(request with { State = task.Result })
+                : (object)new FetchFailed(request, $"fetching weights version {request.WeightsVersion} failed: {task.Exception?.GetBaseException().Message ?? "cancelled"}", replyTo),
+            TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+        Become(Fetching);
+    }
+
+    private void HandleWorkerReplies()
+    {
+        Receive<WorkCompleted>(completed =>
+        {
+            if (completed.Kind == WorkKind.Train && (++_trainingShards == 1 || _trainingShards % 500 == 0))
+                _console?.WriteLine($"worker: {_trainingShards} training shard(s) computed (latest: round {completed.Round}, {completed.ComputeMilliseconds:F0} ms)");
+            if (completed.Buffer is not { } buffer)
+            {
+                _coordinatorSide.Tell(new RemoteWorkCompleted(completed, null), Self);
+                return;
+            }
+            var handle = _channel.Publish(buffer);
+            _coordinatorSide.Tell(new RemoteWorkCompleted(completed with { Buffer = null }, handle), Self);
+        });
+        Receive<WorkerConfigured>(message => _coordinatorSide.Tell(message, Self));
+        Receive<WeightsMissing>(message => _coordinatorSide.Tell(message, Self));
+        Receive<WorkFailed>(message => _coordinatorSide.Tell(message, Self));
+        Receive<WorkerUnavailable>(message => _coordinatorSide.Tell(message, Self));
+    }
+
+    private sealed record WeightsFetched(WorkRequest Request);
+    private sealed record FetchFailed(WorkRequest Request, string Reason, IActorRef ReplyTo);
+}

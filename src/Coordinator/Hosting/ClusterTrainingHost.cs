@@ -1,0 +1,24 @@
+using Akka.Hosting;
+using Distributed.Cluster;
+using Distributed.Cluster.Hosting;
+using Distributed.Protocol.Serialization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Distributed.Coordinator.Hosting;
+
+/// <summary>The cluster mode's coordinator node: the same actors as one-process mode, in an ActorSystem that is a cluster member with the coordinator role.</summary>
+public static class ClusterTrainingHost
+{
+    public static IHost Build(ClusterSettings settings, ClusterTls? tls, string akkaLogLevel = "WARNING")
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Services.AddAkka(ClusterSettings.SystemName, akka => akka
+            .AddHocon($"akka.loglevel = {akkaLogLevel}\nakka.stdout-loglevel = {akkaLogLevel}", HoconAddMode.Prepend)
+            .AddProtocolSerialization()
+            .WithDistributedCluster(settings, ClusterRoles.Coordinator, tls));
+        return builder.Build();
+    }
+}

@@ -1,0 +1,27 @@
+using MessagePack;
+
+namespace Distributed.Protocol;
+
+// What crosses the wire between a coordinator node and a worker node. Tensors never ride on Akka.Remote: the
+// sender parks the float array in its node's tensor channel and the message carries a handle; the receiver pulls
+// the bytes over a separate TCP connection. In one process none of this is used and arrays pass by reference.
+
+/// <summary>Where to fetch one float array: the owning node's tensor channel endpoint and a one-time id.</summary>
+[MessagePackObject]
+public sealed record TensorHandle(
+    [property: Key(0)] string Host,
+    [property: Key(1)] int Port,
+    [property: Key(2)] long Id,
+    [property: Key(3)] int Length);
+
+/// <summary>A <see cref="WorkRequest"/> whose weights (if any) wait in the coordinator node's tensor channel.</summary>
+[MessagePackObject]
+public sealed record RemoteWorkRequest(
+    [property: Key(0)] WorkRequest Request,
+    [property: Key(1)] TensorHandle? State) : IProtocolMessage;
+
+/// <summary>A <see cref="WorkCompleted"/> whose gradient buffer (if any) waits in the worker node's tensor channel.</summary>
+[MessagePackObject]
+public sealed record RemoteWorkCompleted(
+    [property: Key(0)] WorkCompleted Result,
+    [property: Key(1)] TensorHandle? Buffer) : IProtocolMessage;

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using Distributed.Cluster;
+using Distributed.Cluster.Hosting;
+using Microsoft.Extensions.Configuration;
+
+namespace Distributed.Worker.Hosting;
+
+/// <summary>`distributed-worker`: join a cluster and compute shards for whichever coordinator configures this node.</summary>
+public static class WorkerCommand
+{
+    private static readonly Option<string> HostnameOption = new("--hostname")
+    { Description = "Address to bind Akka.Remote and the tensor channel to (Cluster:Hostname; default 127.0.0.1)." };
+    private static readonly Option<int?> PortOption = new("--port")
+    { Description = "Akka.Remote port (Cluster:Port; default 0 = any free port)." };
+    private static readonly Option<string> PublicHostnameOption = new("--public-hostname")
+    { Description = "Address other nodes reach this one at, if not --hostname (Cluster:PublicHostname)." };
+    private static readonly Option<string> SeedNodesOption = new("--seed-nodes")
+    { Description = "Comma-separated host:port of the coordinator (Cluster:SeedNodes; default 127.0.0.1:4053)." };
+    private static readonly Option<int?> TensorPortOption = new("--tensor-port")
+    { Description = "Port of this node's tensor channel (Cluster:TensorPort; default 0 = any free port)." };
+    private static readonly Option<int?> ThreadsOption = new("--threads")
+    { Description = "libtorch threads for this worker (Worker:Threads; default: all cores)." };
+
+    public static RootCommand Create()
+    {
+        var command = new RootCommand("Distributed worker node: joins the cluster at the seed nodes and trains the shards its coordinator assigns.")
+        {
+            HostnameOption, PortOption, PublicHostnameOption, SeedNodesOption, TensorPortOption, ThreadsOption,
+        };
+        command.SetAction(RunAsync);
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        ClusterSettings settings;
+        int threads;
+        try
+        {
+            var configuration = NodeConfiguration.Load(ClusterRoles.Worker, new Dictionary<string, string?>
+            {
+                ["Cluster:Hostname"] = parse.GetValue(HostnameOption),
+                ["Cluster:Port"] = parse.GetValue(PortOption)?.ToString(),
+                ["Cluster:PublicHostname"] = parse.GetValue(PublicHostnameOption),
+                ["Cluster:SeedNodes"] = parse.GetValue(SeedNodesOption),
+                ["Cluster:TensorPort"] = parse.GetValue(TensorPortOption)?.ToString(),
+                ["Worker:Threads"] = parse.GetValue(ThreadsOption)?.ToString(),
+            });
+            settings = ClusterSettings.From(configuration, new ClusterSettings { SeedNodes = [$"127.0.0.1:{ClusterSettings.DefaultCoordinatorPort}"] });
+            var threadsText = configuration["Worker:Threads"];
+            threads = string.IsNullOrWhiteSpace(threadsText) ? 0
+                : int.TryParse(threadsText, out var parsed) && parsed >= 0 ? parsed
+                : throw new ArgumentException($"Worker:Threads '{threadsText}' is not a number >= 0");
+            if (threads == 0) threads = Environment.ProcessorCount;
+        }
+        catch (ArgumentException error)
+        {
+            Console.Error.WriteLine($"error: {error.Message}");
+            return 2;
+        }
+        try
+        {
+            await WorkerNode.RunAsync(settings, threads, Console.Out, cancellationToken);
+            return 0;
+        }
+        catch (ArgumentException error)
+        {
+            Console.Error.WriteLine($"error: {error.Message}");
+            return 2;
+        }
+    }
+}
