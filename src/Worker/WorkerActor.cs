@@ -68,6 +68,10 @@ public sealed class WorkerActor : ReceiveActor
     {
         var replyTo = Sender;
         _computeThread ??= new ComputeThread($"compute-{_name}", _torchThreads);
+        // A configuration starts a run afresh (a worker node outlives coordinators): its round numbers start
+        // over, and requests queued for the previous run have been reassigned by now.
+        _latestRound = 0;
+        _queue.Clear();
         var previous = _trainer;
         _trainer = null;
         _computeThread.Run(() =>
