@@ -89,6 +89,8 @@ public sealed class RunTelemetryTests : Akka.TestKit.Xunit2.TestKit
 
         Assert.Null(plain.Gradient);
         Assert.Equal([2f, 3f], withGradient.Gradient!);
-        Assert.True(withGradient.AggregationMilliseconds > 0 && withGradient.OptimizerMilliseconds > 0);
+        // Two-value buffers can take less than one timer tick: the timings are measured, not necessarily positive.
+        Assert.InRange(withGradient.AggregationMilliseconds, 0, 1000);
+        Assert.InRange(withGradient.OptimizerMilliseconds, 0, 1000);
     }
 }
