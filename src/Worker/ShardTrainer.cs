@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using Distributed.Model.Data;
 using Distributed.Model.Nets;
@@ -58,12 +59,29 @@ public sealed class ShardTrainer : IDisposable
         var clock = Stopwatch.StartNew();
         Validate(request);
         var version = WeightsVersion;
-        using var probe = request.ProbeHealth && request.Kind == WorkKind.Train ? new ShardHealthProbe(_replica) : null;
+        // Co-activation is a statistic over pairs of samples, so a one-sample shard is not probed.
+        using var probe = request.ProbeHealth && request.Kind == WorkKind.Train && request.SampleIndices.Length >= 2
+            ? new ShardHealthProbe(_replica) : null;
         var (lossSum, correct, buffer) = request.Kind == WorkKind.Train ? Train(request) : Evaluate(request);
-        var health = probe?.Finish(_replica, _trainBatches, request);
+        var health = FinishProbe(probe, request);
         var healthMilliseconds = probe?.Milliseconds ?? 0;
         return new WorkCompleted(request.Round, request.Kind, request.Shard, version, request.SampleIndices.Length,
             lossSum, correct, clock.Elapsed.TotalMilliseconds - healthMilliseconds, buffer, health, healthMilliseconds);
+    }
+
+    /// <summary>A health probe is an observer: if it fails, the step's result still goes out, without health figures.</summary>
+    private ShardHealth? FinishProbe(ShardHealthProbe? probe, WorkRequest request)
+    {
+        if (probe is null) return null;
+        try
+        {
+            return probe.Finish(_replica, _trainBatches, request);
+        }
+        catch (Exception error) when (error is ArgumentException or InvalidOperationException or ExternalException)
+        {
+            Trace.TraceWarning($"gradient-health probe failed on round {request.Round} shard {request.Shard}: {error.Message}");
+            return null;
+        }
     }
 
     private (double LossSum, int Correct, float[] Buffer) Train(WorkRequest request)

@@ -228,7 +228,8 @@ public static class TrainCommand
             reporter.OnNotice(new TrainingNotice($"warning: {warning}"));
             metrics.OnNotice(new TrainingNotice($"warning: {warning}"));
         }, cancellationToken: cancellationToken);
-        if (observability.Dashboard is { } dashboard) Console.WriteLine($"Dashboard: {dashboard.Url} (metrics: {dashboard.Url}metrics)");
+        if (observability.Dashboard is { } dashboard)
+            Console.WriteLine($"Dashboard: {dashboard.Url} (metrics: {dashboard.Url}metrics)" + (observability.DashboardNote is { } note ? $"; {note}" : ""));
         var tls = setup.Cluster is { } clusterSettings ? ClusterTls.Load(clusterSettings.Tls) : null;
         using var host = setup.Cluster is null ? TrainingHost.BuildLocal() : ClusterTrainingHost.Build(setup.Cluster, tls);
         await using var channel = setup.Cluster is { } channelSettings

@@ -42,6 +42,8 @@ public sealed class DashboardServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
+        // The run owns Ctrl+C and SIGTERM (they cancel the training); the web host's console lifetime would swallow them.
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.WebHost.UseKestrel(options => options.Listen(address, port));
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(meterName)
@@ -112,6 +114,13 @@ public sealed class DashboardServer : IAsyncDisposable
             ?? throw new InvalidOperationException("the dashboard page is missing from the assembly");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
+    }
+
+    /// <summary>Starts and stops with the run, never on its own: no console or signal handling.</summary>
+    private sealed class EmbeddedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()

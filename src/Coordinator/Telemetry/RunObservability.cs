@@ -25,6 +25,9 @@ public sealed class RunObservability : IAsyncDisposable
     public TrainingMetrics Metrics { get; }
     public ITrainingObserver Observer { get; }
     public DashboardServer? Dashboard { get; private set; }
+
+    /// <summary>Why the dashboard is not where it was asked to be (the default port was taken), or null.</summary>
+    public string? DashboardNote { get; private set; }
     public TraceTimeline? Timeline { get; private set; }
     public TensorBoardLog? TensorBoard { get; private set; }
 
@@ -53,6 +56,20 @@ public sealed class RunObservability : IAsyncDisposable
             try
             {
                 run.Dashboard = await DashboardServer.StartAsync(settings.DashboardAddress, settings.DashboardPort, telemetry, meterName, cancellationToken);
+            }
+            catch (ArgumentException busy) when (!settings.DashboardPortChosen && settings.DashboardPort != 0)
+            {
+                // Several runs on one machine (or a test suite) must not fail over the default port: take a free one and say so.
+                run.DashboardNote = $"port {settings.DashboardPort} is taken ({busy.InnerException?.Message ?? busy.Message}); using a free port";
+                try
+                {
+                    run.Dashboard = await DashboardServer.StartAsync(settings.DashboardAddress, 0, telemetry, meterName, cancellationToken);
+                }
+                catch
+                {
+                    await run.DisposeAsync();
+                    throw;
+                }
             }
             catch
             {

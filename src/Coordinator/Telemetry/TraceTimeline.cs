@@ -87,13 +87,13 @@ public sealed class TraceTimeline : ITrainingObserver, IDisposable
         if (durationMilliseconds <= 0) return;
         Write(new Dictionary<string, object>
         {
-            ["name"] = name, ["cat"] = category, ["ph"] = "X", ["pid"] = 0, ["tid"] = track,
+            ["name"] = name, ["cat"] = category, ["ph"] = "X", ["pid"] = 1, ["tid"] = track,
             ["ts"] = Math.Round(startMilliseconds * 1000, 1), ["dur"] = Math.Round(durationMilliseconds * 1000, 1), ["args"] = arguments,
         });
     }
 
     private static Dictionary<string, object> Metadata(string name, int track, object arguments) =>
-        new() { ["name"] = name, ["ph"] = "M", ["pid"] = 0, ["tid"] = track, ["args"] = arguments };
+        new() { ["name"] = name, ["ph"] = "M", ["pid"] = 1, ["tid"] = track, ["args"] = arguments };
 
     private void Write(object traceEvent)
     {

@@ -292,6 +292,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         {
             var testIndices = Enumerable.Range(0, _testCount).ToArray();
             StartRound(WorkKind.Evaluate, round.Epoch, testIndices);
+            PublishStatus();
         }
         else
         {

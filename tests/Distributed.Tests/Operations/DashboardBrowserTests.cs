@@ -16,7 +16,7 @@ namespace Distributed.Tests.Operations;
 public sealed class DashboardBrowserTests(ITestOutputHelper output)
 {
     private const string ReadPage = """
-        !document.getElementById('step') ? null : JSON.stringify({
+        document.readyState !== 'complete' || !document.getElementById('notices') ? null : JSON.stringify({
           connection: document.getElementById('connection').textContent,
           step: document.getElementById('step').textContent,
           throughput: document.getElementById('throughput').textContent,
