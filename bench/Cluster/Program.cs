@@ -1,3 +1,4 @@
+using Distributed.Bench.Shared;
 // Cluster mode (this process as coordinator + 2 worker processes) against the one-process mode and a bare
 // TorchSharp loop, interleaved round by round (shared/perf-notes.md section 4), then the tensor channel against a
 // plain socket for a 150 MB broadcast. Figures, not asserts: bench/README.md records them with the machine.
@@ -82,41 +83,7 @@ finally
 await TransportAsync();
 return 0;
 
-double BareLoop(int threads)
-{
-    double result = 0;
-    var thread = new Thread(() =>
-    {
-        TorchRuntime.UseThreadsOnThisThread(threads);
-        var prepared = PreparedData.Get(data);
-        var assembler = new BatchAssembler(prepared.Train, prepared.Normalization, prepared.Augmentation, 1);
-        using var net = new CifarResNet(model, 1);
-        using var optimizer = optim.SGD(net.parameters(), 0.05, momentum: 0.9, nesterov: true, weight_decay: 5e-4);
-        var images = new float[Batch * prepared.Train.SampleSize];
-        var labels = new long[Batch];
-        var order = Enumerable.Range(0, prepared.Train.Count).ToArray();
-        var times = new List<double>();
-        net.train();
-        for (var step = 0; step < Warmup + timed; step++)
-        {
-            var clock = Stopwatch.StartNew();
-            using var scope = NewDisposeScope();
-            assembler.Fill(order.AsSpan(step * Batch, Batch), 0, images, labels);
-            var x = tensor(images, [Batch, 1, 28, 28]);
-            var y = tensor(labels);
-            optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(net.forward(x), y);
-            loss.backward();
-            optimizer.step();
-            loss.item<float>();
-            if (step >= Warmup) times.Add(clock.Elapsed.TotalSeconds);
-        }
-        result = Batch / Median(times);
-    });
-    thread.Start();
-    thread.Join();
-    return result;
-}
+double BareLoop(int threads) => BareTrainingLoop.ImagesPerSecond(model, data, Batch, Warmup, timed, threads);
 
 async Task<(double ImagesPerSecond, double Outside)> SystemAsync(bool cluster)
 {

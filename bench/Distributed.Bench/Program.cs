@@ -1,3 +1,4 @@
+using Distributed.Bench.Shared;
 // Throughput of the system against a bare TorchSharp loop of the same model on the same data, measured
 // side by side in one process and interleaved (shared/perf-notes.md section 4: medians drift 5-10% between runs).
 using System.Diagnostics;
@@ -47,41 +48,7 @@ foreach (var (name, values) in results)
     Console.WriteLine($"  {name,-36} {Median(values),7:F0} img/s   {Median(values) / bare,5:F2}x bare   runs: {string.Join(", ", values.Select(v => v.ToString("F0")))}");
 await host.StopAsync();
 
-double BareLoop(int threads)
-{
-    double result = 0;
-    var thread = new Thread(() =>
-    {
-        TorchRuntime.UseThreadsOnThisThread(threads);
-        var prepared = PreparedData.Get(data);
-        var assembler = new BatchAssembler(prepared.Train, prepared.Normalization, prepared.Augmentation, 1);
-        using var net = new CifarResNet(model, 1);
-        using var optimizer = optim.SGD(net.parameters(), 0.05, momentum: 0.9, nesterov: true, weight_decay: 5e-4);
-        var images = new float[Batch * prepared.Train.SampleSize];
-        var labels = new long[Batch];
-        var order = Enumerable.Range(0, prepared.Train.Count).ToArray();
-        var times = new List<double>();
-        net.train();
-        for (var step = 0; step < Warmup + Timed; step++)
-        {
-            var clock = Stopwatch.StartNew();
-            using var scope = NewDisposeScope();
-            assembler.Fill(order.AsSpan(step * Batch, Batch), 0, images, labels);
-            var x = tensor(images, [Batch, 1, 28, 28]);
-            var y = tensor(labels);
-            optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(net.forward(x), y);
-            loss.backward();
-            optimizer.step();
-            loss.item<float>();
-            if (step >= Warmup) times.Add(clock.Elapsed.TotalSeconds);
-        }
-        result = Batch / Median(times);
-    });
-    thread.Start();
-    thread.Join();
-    return result;
-}
+double BareLoop(int threads) => BareTrainingLoop.ImagesPerSecond(model, data, Batch, Warmup, Timed, threads);
 
 async Task<double> SystemAsync(int workers, int threadsPerWorker)
 {

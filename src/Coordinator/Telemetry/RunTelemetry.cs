@@ -130,11 +130,14 @@ public sealed class RunTelemetry : ITrainingObserver
         }
     }
 
+    private bool _over;
+
     public void OnStatus(TrainingStatus status)
     {
         lock (_gate)
         {
-            _phase = status.Phase;
+            // A status report still in flight when the run ends must not make it look live again.
+            if (!_over) _phase = status.Phase;
             _totalSteps = status.TotalSteps;
             int live = 0, joining = 0, unreachable = 0, rejected = 0;
             foreach (var worker in status.Workers)
@@ -240,6 +243,7 @@ public sealed class RunTelemetry : ITrainingObserver
     {
         lock (_gate)
         {
+            _over = true;
             _phase = phase;
             Changed();
         }
