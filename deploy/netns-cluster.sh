@@ -9,8 +9,8 @@
 #   deploy/netns-cluster.sh down                                   remove every namespace of this prefix
 #
 # Options (before the command's own): --prefix P (namespace prefix, default dst), --subnet A.B.C (default
-# 10.77.0: the coordinator is A.B.C.1, worker i is A.B.C.(10+i)), --build-dir DIR (default: the coordinator's
-# Release build output, which holds both executables; built if missing), --logs DIR (default runs/netns-<time>). Only addresses inside the namespaces
+# 10.77.0: the coordinator is A.B.C.1, worker i is A.B.C.(10+i)), --configuration Release|Debug (which build
+# outputs to run, default Release, built if missing), --logs DIR (default runs/netns-<time>). Only addresses inside the namespaces
 # this script creates are ever used. Traffic never leaves the machine.
 set -euo pipefail
 
@@ -19,7 +19,7 @@ SUBNET=10.77.0
 WORKERS=2
 PORT=4053
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD_DIR=""
+CONFIGURATION=Release
 LOGS=""
 
 usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -29,7 +29,7 @@ while [[ $# -gt 0 ]]; do
     --prefix) PREFIX=$2; shift 2 ;;
     --subnet) SUBNET=$2; shift 2 ;;
     --workers) WORKERS=$2; shift 2 ;;
-    --build-dir) BUILD_DIR=$2; shift 2 ;;
+    --configuration) CONFIGURATION=$2; shift 2 ;;
     --logs) LOGS=$2; shift 2 ;;
     -h|--help) usage ;;
     *) break ;;
@@ -93,14 +93,12 @@ link() {
 }
 
 executables() {
-  # The coordinator's build output holds the worker executable too.
-  if [[ -z $BUILD_DIR ]]; then
-    BUILD_DIR="$ROOT/src/Coordinator/bin/Release/net10.0"
-    [[ -f $BUILD_DIR/distributed.dll ]] || dotnet build "$ROOT/src/Coordinator/Distributed.Coordinator.csproj" -c Release -v q -nologo
+  # Each executable runs from its own project's output: their dependency sets differ.
+  COORDINATOR_DLL="$ROOT/src/Coordinator/bin/$CONFIGURATION/net10.0/distributed.dll"
+  WORKER_DLL="$ROOT/src/Worker/bin/$CONFIGURATION/net10.0/distributed-worker.dll"
+  if [[ ! -f $COORDINATOR_DLL || ! -f $WORKER_DLL ]]; then
+    dotnet build "$ROOT/src/Coordinator/Distributed.Coordinator.csproj" -c "$CONFIGURATION" -v q -nologo
   fi
-  COORDINATOR_DLL="$BUILD_DIR/distributed.dll"
-  WORKER_DLL="$BUILD_DIR/distributed-worker.dll"
-  [[ -f $COORDINATOR_DLL && -f $WORKER_DLL ]] || { echo "error: no distributed.dll and distributed-worker.dll in $BUILD_DIR" >&2; exit 2; }
 }
 
 PIDS=()

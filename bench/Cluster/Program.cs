@@ -40,7 +40,7 @@ using var host = ClusterTrainingHost.Build(settings, tls: null);
 await using var channel = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);
 await host.StartAsync();
 var system = TrainingHost.ActorSystemOf(host);
-var workerDll = Path.Combine(AppContext.BaseDirectory, "distributed-worker.dll");
+var workerDll = WorkerExecutable();
 var workerProcesses = Enumerable.Range(0, Workers).Select(_ => StartWorker(workerDll, port)).ToList();
 
 var results = new Dictionary<string, List<(double ImagesPerSecond, double Outside)>>();
@@ -193,6 +193,18 @@ static Process StartWorker(string dll, int port)
     process.BeginOutputReadLine();
     process.BeginErrorReadLine();
     return process;
+}
+
+// The worker runs from its own project's build output (same configuration as this benchmark): its dependency
+// set differs from the benchmark's, so the copy next to this assembly is not runnable.
+static string WorkerExecutable()
+{
+    var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+    var configuration = here.Parent!.Name;
+    var root = here;
+    while (root is not null && !File.Exists(Path.Combine(root.FullName, "Distributed.sln"))) root = root.Parent;
+    var path = Path.Combine(root?.FullName ?? ".", "src", "Worker", "bin", configuration, "net10.0", "distributed-worker.dll");
+    return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: build the solution in {configuration} first");
 }
 
 static int FreePort()
