@@ -13,7 +13,9 @@ var root = new RootCommand("Distributed: data-parallel training of deep residual
 };
 try
 {
-    return await root.Parse(args).InvokeAsync();
+    // `train` handles SIGINT/SIGTERM itself (finish the step, checkpoint, exit); System.CommandLine's own handler
+    // would end the process after 2 s, in the middle of writing that checkpoint.
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 }
 catch (Exception error) when (error is DatasetFormatException or ArgumentException or IOException)
 {

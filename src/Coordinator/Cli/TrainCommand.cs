@@ -195,8 +195,10 @@ public static class TrainCommand
         return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output);
     }
 
-    private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ParseResult parse, CancellationToken invocationCancelled)
     {
+        using var signals = new StopSignals(invocationCancelled, Console.Out);
+        var cancellationToken = signals.Token;
         TrainingJob job;
         RunSetup setup;
         ObservabilitySettings watch;
@@ -260,10 +262,11 @@ public static class TrainCommand
             var outcome = await TrainingRun.RunAsync(system, job, new CompositeObserver(reporter, metrics, checkpoints, observability.Observer),
                 startLocalWorkers: setup.Cluster is null, cancellationToken, options);
             if (discovery is not null) await ReportWorkersAsync(discovery);
-            observability.Telemetry.Finish(outcome.Succeeded ? "finished" : "failed");
+            observability.Telemetry.Finish(outcome.Succeeded ? "finished" : outcome.Stopped ? "stopped" : "failed");
             if (observability.HealthSummary(job.Plan.HealthEvery) is { } healthSummary) Console.WriteLine(healthSummary);
             if (observability.Timeline is { } timeline) Console.WriteLine($"Timeline: {timeline.Path}");
             if (observability.TensorBoard is { } tensorBoard) Console.WriteLine($"TensorBoard: {tensorBoard.Directory}");
+            if (outcome.Stopped) return await ReportStopAsync(outcome, checkpoints, output, signals.Received);
             if (!outcome.Succeeded)
             {
                 Console.Error.WriteLine($"Training failed at step {outcome.Failed!.Step}: {outcome.Failed.Reason}");
@@ -280,6 +283,25 @@ public static class TrainCommand
             if (discovery is not null) system.Stop(discovery);
             await host.StopAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>
+    /// A stopped run keeps what it learned: the state after its last applied step goes to checkpoint.bin, which
+    /// `--resume` continues to the same weights an uninterrupted run would reach.
+    /// </summary>
+    private static async Task<int> ReportStopAsync(TrainingOutcome outcome, CheckpointWriter checkpoints, string output, System.Runtime.InteropServices.PosixSignal? signal)
+    {
+        // 128 + signal number is the shell's convention for "ended by a signal".
+        var exitCode = signal switch { System.Runtime.InteropServices.PosixSignal.SIGINT => 130, System.Runtime.InteropServices.PosixSignal.SIGTERM => 143, _ => 1 };
+        if (outcome.Parameters is not { StepsApplied: > 0 } parameters)
+        {
+            Console.WriteLine("Stopped before any step was applied; no checkpoint written.");
+            return exitCode;
+        }
+        await checkpoints.WriteFinalAsync(parameters);
+        Console.WriteLine($"Stopped after step {parameters.StepsApplied}. Wrote {Path.Combine(output, Checkpoint.FileName)}; " +
+            $"continue with: distributed train --resume {output} (and the same options)");
+        return exitCode;
     }
 
     /// <summary>Per remote worker, the training shards it delivered: shows who did the work (and that late joiners got some).</summary>

@@ -14,8 +14,12 @@ public static class TrainingHost
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
+        builder.UseCommandOwnedLifetime();
         builder.Services.AddAkka("distributed", akka => akka
-            .AddHocon($"akka.loglevel = {akkaLogLevel}\nakka.stdout-loglevel = {akkaLogLevel}", HoconAddMode.Prepend)
+            // The command stops the run on SIGTERM (step, checkpoint, exit); Akka's CLR exit hook would terminate the
+            // ActorSystem first and leave the run waiting on actors that are gone.
+            .AddHocon($"akka.loglevel = {akkaLogLevel}\nakka.stdout-loglevel = {akkaLogLevel}\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off",
+                HoconAddMode.Prepend)
             .AddProtocolSerialization());
         return builder.Build();
     }

@@ -40,10 +40,11 @@ public static class TrainingRun
             }
         }
         await using var registration = cancellationToken.Register(() =>
-            outcome.TrySetResult(new TrainingOutcome(null, new TrainingFailed("cancelled by the user", -1))));
+            outcome.TrySetResult(new TrainingOutcome(null, new TrainingFailed("stopped on request", -1)) { Stopped = true }));
         try
         {
             var result = await outcome.Task;
+            if (result.Stopped) return await StopAsync(coordinator, parameterServer, result);
             if (!result.Succeeded) return result;
             var parameters = await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30), cancellationToken);
             return result with { Parameters = parameters };
@@ -52,6 +53,25 @@ public static class TrainingRun
         {
             foreach (var actor in workers.Append(coordinator).Append(parameterServer).Append(observerActor))
                 system.Stop(actor);
+        }
+    }
+
+    /// <summary>
+    /// The coordinator goes first, so no step is applied after the snapshot is taken; the parameter server has
+    /// by then applied every step the coordinator completed (its mailbox is ordered), so the snapshot is the state
+    /// after a whole number of steps, which is all `--resume` needs.
+    /// </summary>
+    private static async Task<TrainingOutcome> StopAsync(IActorRef coordinator, IActorRef parameterServer, TrainingOutcome stopped)
+    {
+        try
+        {
+            await coordinator.GracefulStop(TimeSpan.FromSeconds(10));
+            var parameters = await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30));
+            return stopped with { Failed = stopped.Failed! with { Step = parameters.StepsApplied }, Parameters = parameters };
+        }
+        catch (Exception error) when (error is AskTimeoutException or TaskCanceledException)
+        {
+            return stopped;
         }
     }
 

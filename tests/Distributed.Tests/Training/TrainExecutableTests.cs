@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Distributed.Coordinator.Checkpoints;
+using Distributed.Tests.Cluster;
 
 namespace Distributed.Tests.Training;
 
@@ -32,6 +33,66 @@ public sealed class TrainExecutableTests
         {
             Directory.Delete(output, recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData(2, 130)] // SIGINT: Ctrl+C
+    [InlineData(15, 143)] // SIGTERM: docker stop, kill, a scheduler's preemption
+    public async Task A_stop_signal_ends_the_run_with_a_checkpoint_that_resume_carries_to_the_end(int signal, int expectedExit)
+    {
+        var output = Directory.CreateTempSubdirectory("train-stop-").FullName;
+        string[] options = ["--depth", "8", "--epochs", "3", "--train-limit", "2048", "--test-limit", "256", "--batch-size", "64",
+            "--workers", "2", "--no-dashboard", "--output", output];
+        const int TotalSteps = 3 * 2048 / 64;
+        try
+        {
+            using (var run = NodeProcess.Start("train", Executable, ["train", .. options], output))
+            {
+                await WaitForAppliedStepsAsync(output, 3, run);
+                Posix.Kill(run.Id, signal);
+                var exit = await run.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+                Assert.True(exit == expectedExit, $"exit {exit}, expected {expectedExit}:\n{run.Tail()}");
+                Assert.Contains("Stopped after step", run.Output);
+                Assert.DoesNotContain("   at ", run.Output);
+            }
+            var stoppedAt = Checkpoint.Read(output).Header.Step;
+            Assert.InRange(stoppedAt, 3, TotalSteps - 1);
+
+            var (resumedExit, stdout, stderr) = await RunAsync(["train", .. options, "--resume", output]);
+
+            Assert.True(resumedExit == 0, $"resume exit {resumedExit}: {stderr}\n{stdout}");
+            Assert.Contains($"at step {stoppedAt}", stdout);
+            Assert.Equal(TotalSteps, Checkpoint.Read(output).Header.Step);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    private static async Task WaitForAppliedStepsAsync(string output, int steps, NodeProcess run)
+    {
+        var metrics = Path.Combine(output, "metrics.jsonl");
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (StepLines(metrics) < steps)
+        {
+            if (run.HasExited) throw new Xunit.Sdk.XunitException($"the run ended before step {steps}:\n{run.Tail()}");
+            if (DateTime.UtcNow > deadline) throw new Xunit.Sdk.XunitException($"no step {steps} within 2 minutes:\n{run.Tail()}");
+            await Task.Delay(50);
+        }
+    }
+
+    private static int StepLines(string metrics)
+    {
+        if (!File.Exists(metrics)) return 0;
+        using var reader = new StreamReader(new FileStream(metrics, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        var count = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Contains("\"type\":\"step\"")) count++;
+        }
+        return count;
     }
 
     [Theory]
