@@ -55,8 +55,14 @@ public static class TrainCommand
     { Description = "fashion-mnist, cifar10 or synthetic.", DefaultValueFactory = _ => DatasetCatalog.FashionMnistName };
     private static readonly Option<string> DataOption = new("--data")
     { Description = $"Dataset directory (default for fashion-mnist: {FashionMnist.DefaultDirectory})." };
+    private static readonly Option<string> AugmentOption = new("--augment")
+    {
+        Description = $"Random crop (padding 2) and horizontal flip: on, off, or auto (on for runs of {AugmentationPolicy.FromEpochs} epochs or more; " +
+            "short runs are still underfitting, where augmentation only slows the fit).",
+        DefaultValueFactory = _ => "auto",
+    };
     private static readonly Option<bool> NoAugmentOption = new("--no-augment")
-    { Description = "Disable random crop (padding 2) and horizontal flip." };
+    { Description = "Same as --augment off." };
     private static readonly Option<int> TrainLimitOption = new("--train-limit")
     { Description = "Use only the first N training samples (0: all).", DefaultValueFactory = _ => 0 };
     private static readonly Option<int> TestLimitOption = new("--test-limit")
@@ -106,7 +112,7 @@ public static class TrainCommand
     [
         ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, WorkersOption, ThreadsOption,
         EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
-        DatasetOption, DataOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption, OutputOption,
+        DatasetOption, DataOption, AugmentOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption, OutputOption,
     ];
 
     private static IEnumerable<Option> RunOptions() =>
@@ -185,7 +191,7 @@ public static class TrainCommand
         var model = new ModelSpec(architecture, Get<int>(DepthOption), Get<int>(WidthOption), norm, channels, height, width, 10,
             Get<float>(ResidualScaleOption), Get<bool>(ZeroInitOption));
         if (model.Validate() is { } problem) throw new ArgumentException($"--depth/--width/--residual-scale: {problem}");
-        var augment = !Get<bool>(NoAugmentOption);
+        var augment = AugmentationPolicy.Resolve(Get<string>(AugmentOption), Get<bool>(NoAugmentOption), epochs);
         var data = new DataSpec(dataset, dataPath, augment ? 2 : 0, augment, trainLimit, testLimit);
         var seed = Get<int>(SeedOption);
         var plan = new TrainingPlan(epochs, batch, seed,
@@ -219,7 +225,8 @@ public static class TrainCommand
             ? $"{job.Workers} in-process workers x {job.ThreadsPerWorker} threads"
             : $"cluster workers (at least {job.Plan.MinimumWorkers})";
         Console.WriteLine($"Training {job.Model.Name} on {job.Data.Name} with {where}, " +
-            $"global batch {job.Plan.GlobalBatch}, peak lr {job.Plan.Schedule.PeakLearningRate:G4}, {job.Plan.Epochs} epochs, seed {job.Plan.Seed}");
+            $"global batch {job.Plan.GlobalBatch}, peak lr {job.Plan.Schedule.PeakLearningRate:G4}, {job.Plan.Epochs} epochs, " +
+            $"augmentation {(job.Data.HorizontalFlip || job.Data.CropPadding > 0 ? "on" : "off")}, seed {job.Plan.Seed}");
         if (setup.Resume is { } resume)
             Console.WriteLine($"Resuming from {setup.ResumePath} at step {resume.Header.Step} (epoch {resume.Header.Epoch + 1})");
         Console.WriteLine($"Output: {Path.GetFullPath(output)}");

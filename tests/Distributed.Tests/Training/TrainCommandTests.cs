@@ -23,6 +23,21 @@ public sealed class TrainCommandTests
     }
 
     [Theory]
+    [InlineData("", false)]
+    [InlineData("--epochs 15", true)]
+    [InlineData("--augment on", true)]
+    [InlineData("--epochs 15 --augment off", false)]
+    [InlineData("--epochs 15 --no-augment", false)]
+    public void Short_runs_train_on_the_images_as_they_are_and_long_runs_augment_them(string arguments, bool augmented)
+    {
+        var data = TrainCommand.Parse(arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Data;
+        Assert.Equal(augmented, data.HorizontalFlip);
+        Assert.Equal(augmented ? 2 : 0, data.CropPadding);
+    }
+
+    [Theory]
+    [InlineData("--augment sideways", "--augment 'sideways'")]
+    [InlineData("--augment on --no-augment", "--no-augment contradicts --augment on")]
     [InlineData("--depth 21", "depth 21")]
     [InlineData("--model dense", "--model 'dense'")]
     [InlineData("--norm layer", "--norm 'layer'")]
