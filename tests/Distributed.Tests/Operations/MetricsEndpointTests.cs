@@ -1,6 +1,8 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Distributed.Coordinator.Cli;
 using Distributed.Coordinator.Telemetry;
+using Distributed.Tests.Cluster;
 using Distributed.Tests.Support;
 using Xunit.Abstractions;
 
@@ -64,6 +66,30 @@ public sealed class MetricsEndpointTests(OperationsRunFixture run, ITestOutputHe
             Assert.InRange(metrics.Value("distributed_worker_straggler_score", ("worker", worker)), 0.2, 5);
         }
     }
+
+    [Fact]
+    public void Every_series_the_grafana_dashboard_queries_is_exported_by_a_real_run()
+    {
+        var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(
+            BuildOutput.RepositoryRoot, "deploy", "grafana", "dashboards", "distributed-training.json")));
+        var queried = Expressions(dashboard.RootElement)
+            .SelectMany(expr => Regex.Matches(expr, "distributed_[a-z_]+").Select(m => m.Value))
+            .ToHashSet();
+        // The checkpoint age exists once a checkpoint does, so the scrape after the checkpoint counts too.
+        var exported = new[] { run.FinalMetrics, run.MetricsAfterCheckpoint }
+            .SelectMany(text => PrometheusText.Parse(text).Samples.Select(s => s.Name)).ToHashSet();
+
+        Assert.True(queried.Count >= 20, $"only {queried.Count} series found in the dashboard's queries");
+        Assert.All(queried, name => Assert.True(exported.Contains(name), $"the dashboard queries {name}, which /metrics does not export"));
+    }
+
+    private static IEnumerable<string> Expressions(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => element.EnumerateObject().SelectMany(p =>
+            p.Name == "expr" && p.Value.ValueKind == JsonValueKind.String ? [p.Value.GetString()!] : Expressions(p.Value)),
+        JsonValueKind.Array => element.EnumerateArray().SelectMany(Expressions),
+        _ => [],
+    };
 
     [Fact]
     public void Training_figures_and_gradient_health_gauges_have_plausible_values()
