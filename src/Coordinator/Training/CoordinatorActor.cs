@@ -35,6 +35,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     private Round? _round;
     private EpochTally _epochTally = new(0, 0);
     private double _lastTestAccuracy = double.NaN;
+    private bool _evaluatingFinalWeightsOnly;
     private double _lastLoss = double.NaN;
     private double _lastImagesPerSecond;
     private int _reassignedShards;
@@ -173,6 +174,12 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     {
         if (_step >= _totalSteps)
         {
+            if (NeedsFinalEvaluation())
+            {
+                _evaluatingFinalWeightsOnly = true;
+                StartRound(WorkKind.Evaluate, (int)((_step - 1) / _stepsPerEpoch), Enumerable.Range(0, _testCount).ToArray());
+                return;
+            }
             Finish();
             return;
         }
@@ -301,6 +308,13 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>
+    /// A run resumed from a checkpoint of its last step (stopped during its final evaluation, or already done)
+    /// has no step left to train, but its final weights still deserve a test accuracy.
+    /// </summary>
+    private bool NeedsFinalEvaluation() =>
+        double.IsNaN(_lastTestAccuracy) && _plan.EvaluateEachEpoch && _testCount > 0 && _step > 0 && !_evaluatingFinalWeightsOnly;
+
     private void CompleteEvaluation(Round round)
     {
         var samples = round.Shards.Sum(s => s.Result!.Samples);
@@ -308,6 +322,11 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var correct = round.Shards.Sum(s => s.Result!.Correct);
         _round = null;
         _lastTestAccuracy = (double)correct / samples;
+        if (_evaluatingFinalWeightsOnly)
+        {
+            Finish();
+            return;
+        }
         ReportEpoch(lossSum / samples, _lastTestAccuracy);
         StartNextRound();
     }

@@ -65,6 +65,29 @@ public sealed class ResumeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_run_resumed_at_its_last_step_trains_nothing_more_and_reports_the_test_accuracy_of_its_final_weights()
+    {
+        using var host = TrainingHost.BuildLocal();
+        await host.StartAsync();
+        var system = TrainingHost.ActorSystemOf(host);
+        var job = Job(_directory);
+        var finished = await TrainingRun.RunAsync(system, job, new Silent(), startLocalWorkers: true, CancellationToken.None);
+        Assert.True(finished.Succeeded, finished.Failed?.Reason);
+        var last = finished.Parameters!;
+
+        // What a run stopped during its final evaluation leaves behind: the state after its last step.
+        var resumed = await TrainingRun.RunAsync(system, job, new Silent(), startLocalWorkers: true, CancellationToken.None,
+            new TrainingRun.RunOptions(new TrainingRun.ResumePoint(last.State, last.Momentum, last.StepsApplied, last.WeightsVersion)));
+
+        Assert.True(resumed.Succeeded, resumed.Failed?.Reason);
+        Assert.Equal(last.StepsApplied, resumed.Parameters!.StepsApplied);
+        Assert.Equal(last.State, resumed.Parameters.State);
+        Assert.False(double.IsNaN(resumed.Finished!.FinalTestAccuracy), "the final weights were never evaluated");
+        Assert.Equal(finished.Finished!.FinalTestAccuracy, resumed.Finished.FinalTestAccuracy);
+        await host.StopAsync();
+    }
+
+    [Fact]
     public void A_checkpoint_lists_every_setting_in_which_another_run_differs()
     {
         var job = Job(_directory);
