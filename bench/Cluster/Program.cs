@@ -1,4 +1,3 @@
-using Distributed.Bench.Shared;
 // Cluster mode (this process as coordinator + 2 worker processes) against the one-process mode and a bare
 // TorchSharp loop, interleaved round by round (shared/perf-notes.md section 4), then the tensor channel against a
 // plain socket for a 150 MB broadcast. Figures, not asserts: bench/README.md records them with the machine.
@@ -10,6 +9,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Akka.Actor;
 using Distributed.Bench.Cluster;
+using Distributed.Bench.Shared;
 using Distributed.Cluster;
 using Distributed.Cluster.Transport;
 using Distributed.Cluster.Workers;

@@ -1,8 +1,8 @@
-using Distributed.Bench.Shared;
 // Throughput of the system against a bare TorchSharp loop of the same model on the same data, measured
 // side by side in one process and interleaved (shared/perf-notes.md section 4: medians drift 5-10% between runs).
 using System.Diagnostics;
 using Distributed.Bench;
+using Distributed.Bench.Shared;
 using Distributed.Coordinator.Hosting;
 using Distributed.Coordinator.Training;
 using Distributed.Model.Data;

@@ -15,7 +15,7 @@ public static class ClusterTrainingHost
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
-        builder.UseCommandOwnedLifetime();
+        builder.Services.AddCommandOwnedLifetime();
         builder.Services.AddAkka(ClusterSettings.SystemName, akka => akka
             // The command stops the run on SIGTERM (step, checkpoint, exit); Akka's CLR exit hook would terminate the
             // ActorSystem first and leave the run waiting on actors that are gone.

@@ -4,10 +4,10 @@ using Microsoft.Extensions.Hosting;
 namespace Distributed.Coordinator.Hosting;
 
 /// <summary>
-/// The generic host's console lifetime takes SIGINT and SIGTERM for itself and stops the ActorSystem under a
-/// run that is still waiting for its next step, which then hangs. The command that owns the host decides
-/// when it stops (it finishes the step in flight and writes a checkpoint first), so the host gets no lifetime
-/// of its own.
+/// The generic host's console lifetime takes SIGINT and SIGTERM for itself: it stopped the ActorSystem under a
+/// run still waiting for its next step (which then hung) and would swallow the signals in the dashboard's web
+/// host. The command that owns these hosts decides when they stop (it finishes the step in flight and writes a
+/// checkpoint first), so they get no lifetime of their own.
 /// </summary>
 internal sealed class CommandOwnedLifetime : IHostLifetime
 {
@@ -18,9 +18,6 @@ internal sealed class CommandOwnedLifetime : IHostLifetime
 
 internal static class CommandOwnedLifetimeExtensions
 {
-    public static HostApplicationBuilder UseCommandOwnedLifetime(this HostApplicationBuilder builder)
-    {
-        builder.Services.AddSingleton<IHostLifetime, CommandOwnedLifetime>();
-        return builder;
-    }
+    public static IServiceCollection AddCommandOwnedLifetime(this IServiceCollection services) =>
+        services.AddSingleton<IHostLifetime, CommandOwnedLifetime>();
 }

@@ -14,7 +14,7 @@ public static class TrainingHost
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
-        builder.UseCommandOwnedLifetime();
+        builder.Services.AddCommandOwnedLifetime();
         builder.Services.AddAkka("distributed", akka => akka
             // The command stops the run on SIGTERM (step, checkpoint, exit); Akka's CLR exit hook would terminate the
             // ActorSystem first and leave the run waiting on actors that are gone.

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Reflection;
 using System.Text.Json;
+using Distributed.Coordinator.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -42,8 +43,7 @@ public sealed class DashboardServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
-        // The run owns Ctrl+C and SIGTERM (they cancel the training); the web host's console lifetime would swallow them.
-        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
+        builder.Services.AddCommandOwnedLifetime();
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.WebHost.UseKestrel(options => options.Listen(address, port));
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(meterName)
@@ -116,12 +116,6 @@ public sealed class DashboardServer : IAsyncDisposable
         return reader.ReadToEnd();
     }
 
-    /// <summary>Starts and stops with the run, never on its own: no console or signal handling.</summary>
-    private sealed class EmbeddedLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 
     public async ValueTask DisposeAsync()
     {

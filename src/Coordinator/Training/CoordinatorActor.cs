@@ -313,7 +313,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     /// has no step left to train, but its final weights still deserve a test accuracy.
     /// </summary>
     private bool NeedsFinalEvaluation() =>
-        double.IsNaN(_lastTestAccuracy) && _plan.EvaluateEachEpoch && _testCount > 0 && _step > 0 && !_evaluatingFinalWeightsOnly;
+        double.IsNaN(_lastTestAccuracy) && _plan.EvaluateEachEpoch && _testCount > 0 && _step > 0;
 
     private void CompleteEvaluation(Round round)
     {
