@@ -11,7 +11,11 @@ public sealed record ShardContribution(
     [property: Key(1)] int Samples,
     [property: Key(2)] float[] Buffer);
 
-/// <summary>Every shard of a step, in shard order, each exactly once; <see cref="IncludeGradient"/> asks for the averaged gradient back (health steps).</summary>
+/// <summary>
+/// Every shard of a step, in shard order, each exactly once; <see cref="IncludeGradient"/> asks for the averaged
+/// gradient back (health steps). The shard buffers pass to the parameter server, which returns them to
+/// <see cref="TensorBufferPool.Shared"/> once averaged: the sender must not touch them afterwards.
+/// </summary>
 [MessagePackObject]
 public sealed record ApplyStep(
     [property: Key(0)] long Step,

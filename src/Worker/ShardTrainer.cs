@@ -97,8 +97,9 @@ public sealed class ShardTrainer : IDisposable
         var correct = (int)logits.argmax(1).eq(labels).sum().item<long>();
         var lossSum = loss.item<float>() * (double)count;
 
-        // [gradient of the shard's mean loss | running statistics after this step]: one buffer, two copies.
-        var buffer = GC.AllocateUninitializedArray<float>(_replica.Layout.StateLength);
+        // [gradient of the shard's mean loss | running statistics after this step]: one buffer, two copies. Whoever
+        // consumes it last (the parameter server, or the tensor channel once it has sent it) returns it to the pool.
+        var buffer = TensorBufferPool.Shared.Rent(_replica.Layout.StateLength);
         _replica.Gradients.AsSpan().CopyTo(buffer);
         var statistics = _replica.Layout.ParameterCount;
         _replica.State.AsSpan(statistics).CopyTo(buffer.AsSpan(statistics));

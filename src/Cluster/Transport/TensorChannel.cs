@@ -73,19 +73,29 @@ public sealed class TensorChannel : IAsyncDisposable
         return new TensorChannel(listener, advertisedHost, tls, unclaimedLifetime ?? TimeSpan.FromMinutes(2));
     }
 
-    /// <summary>Parks <paramref name="data"/> (by reference: do not modify it afterwards) until one peer fetches it.</summary>
-    public TensorHandle Publish(float[] data)
+    /// <summary>
+    /// Parks <paramref name="data"/> (by reference: do not modify it afterwards) until one peer fetches it. With
+    /// <paramref name="recycle"/>, the channel owns the array and returns it to <see cref="TensorBufferPool.Shared"/>
+    /// once it has been sent, released or has expired.
+    /// </summary>
+    public TensorHandle Publish(float[] data, bool recycle = false)
     {
         long id;
         do id = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(sizeof(long)));
-        while (id == 0 || !_parked.TryAdd(id, new Parked(data, Stopwatch.GetTimestamp())));
+        while (id == 0 || !_parked.TryAdd(id, new Parked(data, Stopwatch.GetTimestamp(), recycle)));
         return new TensorHandle(AdvertisedHost, Port, id, data.Length);
     }
 
     /// <summary>Drops a parked tensor that will not be fetched (its message could not be sent).</summary>
-    public void Release(TensorHandle handle) => _parked.TryRemove(handle.Id, out _);
+    public void Release(TensorHandle handle)
+    {
+        if (_parked.TryRemove(handle.Id, out var parked)) Recycle(parked);
+    }
 
-    /// <summary>Pulls the tensor a handle names from its node. Fails if the node is gone or no longer holds it.</summary>
+    /// <summary>
+    /// Pulls the tensor a handle names from its node into an array rented from <see cref="TensorBufferPool.Shared"/>
+    /// (return it when done with it, or let it be collected). Fails if the node is gone or no longer holds it.
+    /// </summary>
     public async Task<float[]> FetchAsync(TensorHandle handle, CancellationToken cancellationToken = default)
     {
         var endpoint = $"{handle.Host}:{handle.Port}";
@@ -131,7 +141,8 @@ public sealed class TensorChannel : IAsyncDisposable
             throw new TensorTransferException($"tensor {handle.Id:x16} is no longer held by {handle.Host}:{handle.Port} (already fetched or expired)");
         if (status != Found || length != (long)handle.Length * sizeof(float))
             throw new IOException($"tensor channel {handle.Host}:{handle.Port} announced {length} bytes (status {status}), the handle says {(long)handle.Length * sizeof(float)}");
-        var result = GC.AllocateUninitializedArray<float>(handle.Length);
+        var result = TensorBufferPool.Shared.Rent(handle.Length);
+        // Not returned to the pool on failure: the array is left to the collector rather than reasoning about a read cut short.
         using (var bytes = new PinnedBytes(result)) await stream.ReadExactlyAsync(bytes.Memory, token);
         return result;
     }
@@ -240,8 +251,16 @@ public sealed class TensorChannel : IAsyncDisposable
                 await stream.WriteAsync(header, token);
                 if (held)
                 {
-                    using var bytes = new PinnedBytes(parked!.Data);
-                    await stream.WriteAsync(bytes.Memory, token);
+                    try
+                    {
+                        using var bytes = new PinnedBytes(parked!.Data);
+                        await stream.WriteAsync(bytes.Memory, token);
+                    }
+                    finally
+                    {
+                        // Sent or not, the write is over and this tensor can never be served again.
+                        Recycle(parked!);
+                    }
                 }
                 await stream.FlushAsync(token);
             }
@@ -258,8 +277,13 @@ public sealed class TensorChannel : IAsyncDisposable
         var now = Stopwatch.GetTimestamp();
         foreach (var (id, parked) in _parked)
         {
-            if (Stopwatch.GetElapsedTime(parked.Since, now) > _unclaimedLifetime) _parked.TryRemove(id, out _);
+            if (Stopwatch.GetElapsedTime(parked.Since, now) > _unclaimedLifetime && _parked.TryRemove(id, out var expired)) Recycle(expired);
         }
+    }
+
+    private static void Recycle(Parked parked)
+    {
+        if (parked.Recycle) TensorBufferPool.Shared.Return(parked.Data);
     }
 
     private static IPAddress ResolveBindAddress(string host)
@@ -293,7 +317,7 @@ public sealed class TensorChannel : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private sealed record Parked(float[] Data, long Since);
+    private sealed record Parked(float[] Data, long Since, bool Recycle);
 
     private sealed class Connection(TcpClient client, Stream stream) : IDisposable
     {

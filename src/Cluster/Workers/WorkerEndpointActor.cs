@@ -11,6 +11,9 @@ namespace Distributed.Cluster.Workers;
 /// by a request's handle are pulled from the coordinator node's tensor channel before the request goes on;
 /// the gradient of a result is parked in this node's channel and only its handle travels back. Requests keep
 /// their order: while one fetch runs, later requests wait.
+/// Received weights arrays go back to <see cref="TensorBufferPool.Shared"/> once the worker is done with them.
+/// The worker takes requests strictly in order and copies a request's weights into its replica before it
+/// computes, so a reply to one request means it has finished reading every weights array forwarded up to it.
 /// </summary>
 public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
 {
@@ -18,6 +21,7 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
     private readonly IActorRef _worker;
     private readonly TensorChannel _channel;
     private readonly TextWriter? _console;
+    private readonly Queue<Forwarded> _forwarded = new();
     private IActorRef _coordinatorSide = ActorRefs.Nobody;
     private int _trainingShards;
 
@@ -40,6 +44,9 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
         Receive<ConfigureWorker>(configure =>
         {
             _coordinatorSide = Sender;
+            // The worker drops its queue when reconfigured, so nothing will answer for those requests; their
+            // weights arrays are left to the collector rather than guessed about.
+            _forwarded.Clear();
             _worker.Tell(configure, Self);
         });
         Receive<RemoteWorkRequest>(HandleRequest);
@@ -50,7 +57,7 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
     {
         Receive<WeightsFetched>(fetched =>
         {
-            _worker.Tell(fetched.Request, Self);
+            Forward(fetched.Request);
             BecomeReady();
         });
         Receive<FetchFailed>(failed =>
@@ -75,7 +82,7 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
         _coordinatorSide = Sender;
         if (remote.State is not { } handle)
         {
-            _worker.Tell(remote.Request, Self);
+            Forward(remote.Request);
             return;
         }
         var request = remote.Request;
@@ -87,10 +94,28 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
         Become(Fetching);
     }
 
+    private void Forward(WorkRequest request)
+    {
+        _forwarded.Enqueue(new Forwarded(request.Round, request.Shard, request.State));
+        _worker.Tell(request, Self);
+    }
+
+    /// <summary>The worker answered (round, shard): it has read the weights of that request and of all before it.</summary>
+    private void Answered(long round, int shard)
+    {
+        if (!_forwarded.Any(f => f.Round == round && f.Shard == shard)) return;
+        while (_forwarded.TryDequeue(out var done))
+        {
+            if (done.Weights is { } weights) TensorBufferPool.Shared.Return(weights);
+            if (done.Round == round && done.Shard == shard) return;
+        }
+    }
+
     private void HandleWorkerReplies()
     {
         Receive<WorkCompleted>(completed =>
         {
+            Answered(completed.Round, completed.Shard);
             if (completed.Kind == WorkKind.Train && (++_trainingShards == 1 || _trainingShards % 500 == 0))
                 _console?.WriteLine($"worker: {_trainingShards} training shard(s) computed (latest: round {completed.Round}, {completed.ComputeMilliseconds:F0} ms)");
             if (completed.Buffer is not { } buffer)
@@ -98,14 +123,25 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
                 _coordinatorSide.Tell(new RemoteWorkCompleted(completed, null), Self);
                 return;
             }
-            var handle = _channel.Publish(buffer);
+            var handle = _channel.Publish(buffer, recycle: true);
             _coordinatorSide.Tell(new RemoteWorkCompleted(completed with { Buffer = null }, handle), Self);
         });
         Receive<WorkerConfigured>(message => _coordinatorSide.Tell(message, Self));
-        Receive<WeightsMissing>(message => _coordinatorSide.Tell(message, Self));
-        Receive<WorkFailed>(message => _coordinatorSide.Tell(message, Self));
+        Receive<WeightsMissing>(message =>
+        {
+            Answered(message.Round, message.Shard);
+            _coordinatorSide.Tell(message, Self);
+        });
+        Receive<WorkFailed>(message =>
+        {
+            Answered(message.Round, message.Shard);
+            _coordinatorSide.Tell(message, Self);
+        });
         Receive<WorkerUnavailable>(message => _coordinatorSide.Tell(message, Self));
     }
+
+    /// <summary>A request handed to the worker, with the weights array it carried (ours, from the tensor channel).</summary>
+    private sealed record Forwarded(long Round, int Shard, float[]? Weights);
 
     private sealed record WeightsFetched(WorkRequest Request);
     private sealed record FetchFailed(WorkRequest Request, string Reason, IActorRef ReplyTo);

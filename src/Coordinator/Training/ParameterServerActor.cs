@@ -54,6 +54,8 @@ public sealed class ParameterServerActor : ReceiveActor
         AverageShards(message.Shards, totalSamples, _parameterCount, _state.Length - _parameterCount, next.AsSpan(_parameterCount));
         var gradientNorm = Norm(_gradient);
         var averaged = Stopwatch.GetTimestamp();
+        // The shard buffers are ours now (ApplyStep hands them over) and are spent: the next step's shards reuse them.
+        foreach (var shard in message.Shards) TensorBufferPool.Shared.Return(shard.Buffer);
         var learningRate = message.LearningRate;
         ApplySgd(_state.AsSpan(0, _parameterCount), next.AsSpan(0, _parameterCount), (float)learningRate);
         var applied = Stopwatch.GetTimestamp();

@@ -40,7 +40,7 @@ public sealed class TensorChannelTests
         for (var round = 0; round < 3; round++)
         {
             var tensors = Enumerable.Range(0, 4).Select(i => Pattern(100_000 + i, round * 10 + i)).ToArray();
-            var handles = tensors.Select(sender.Publish).ToArray();
+            var handles = tensors.Select(t => sender.Publish(t)).ToArray();
             var received = await Task.WhenAll(handles.Select(h => receiver.FetchAsync(h)));
             for (var i = 0; i < tensors.Length; i++) Assert.Equal(tensors[i], received[i]);
         }
