@@ -33,15 +33,17 @@ public sealed class TensorChannel : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _serving = new();
     private readonly TcpListener _listener;
     private readonly ClusterTls? _tls;
+    private readonly TensorBufferPool _buffers;
     private readonly TimeSpan _unclaimedLifetime;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _acceptLoop;
     private readonly Timer _sweeper;
 
-    private TensorChannel(TcpListener listener, string advertisedHost, ClusterTls? tls, TimeSpan unclaimedLifetime)
+    private TensorChannel(TcpListener listener, string advertisedHost, ClusterTls? tls, TimeSpan unclaimedLifetime, TensorBufferPool buffers)
     {
         _listener = listener;
         _tls = tls;
+        _buffers = buffers;
         _unclaimedLifetime = unclaimedLifetime;
         AdvertisedHost = advertisedHost;
         Port = ((IPEndPoint)listener.LocalEndpoint).Port;
@@ -58,7 +60,9 @@ public sealed class TensorChannel : IAsyncDisposable
     public int ParkedCount => _parked.Count;
 
     /// <summary>Listens on <paramref name="bindHost"/>:<paramref name="port"/> (0: a free port).</summary>
-    public static TensorChannel Start(string bindHost, int port, string advertisedHost, ClusterTls? tls, TimeSpan? unclaimedLifetime = null)
+    /// <param name="buffers">Where fetched tensors are rented and recycled ones returned; <see cref="TensorBufferPool.Shared"/> by default.</param>
+    public static TensorChannel Start(string bindHost, int port, string advertisedHost, ClusterTls? tls, TimeSpan? unclaimedLifetime = null,
+        TensorBufferPool? buffers = null)
     {
         var address = ResolveBindAddress(bindHost);
         var listener = new TcpListener(address, port);
@@ -70,13 +74,13 @@ public sealed class TensorChannel : IAsyncDisposable
         {
             throw new ArgumentException($"tensor channel cannot listen on {bindHost}:{port}: {error.Message} (Cluster:Hostname / Cluster:TensorPort)");
         }
-        return new TensorChannel(listener, advertisedHost, tls, unclaimedLifetime ?? TimeSpan.FromMinutes(2));
+        return new TensorChannel(listener, advertisedHost, tls, unclaimedLifetime ?? TimeSpan.FromMinutes(2), buffers ?? TensorBufferPool.Shared);
     }
 
     /// <summary>
     /// Parks <paramref name="data"/> (by reference: do not modify it afterwards) until one peer fetches it. With
-    /// <paramref name="recycle"/>, the channel owns the array and returns it to <see cref="TensorBufferPool.Shared"/>
-    /// once it has been sent, released or has expired.
+    /// <paramref name="recycle"/>, the channel owns the array and returns it to its buffer pool once it has been
+    /// sent, released or has expired.
     /// </summary>
     public TensorHandle Publish(float[] data, bool recycle = false)
     {
@@ -93,8 +97,8 @@ public sealed class TensorChannel : IAsyncDisposable
     }
 
     /// <summary>
-    /// Pulls the tensor a handle names from its node into an array rented from <see cref="TensorBufferPool.Shared"/>
-    /// (return it when done with it, or let it be collected). Fails if the node is gone or no longer holds it.
+    /// Pulls the tensor a handle names from its node into an array rented from the channel's buffer pool (return it
+    /// when done with it, or let it be collected). Fails if the node is gone or no longer holds it.
     /// </summary>
     public async Task<float[]> FetchAsync(TensorHandle handle, CancellationToken cancellationToken = default)
     {
@@ -108,7 +112,7 @@ public sealed class TensorChannel : IAsyncDisposable
             var connection = pooled ?? await ConnectAsync(handle.Host, handle.Port, token);
             try
             {
-                var result = await ExchangeAsync(connection, handle, token);
+                var result = await ExchangeAsync(connection, handle, _buffers, token);
                 ReturnIdle(endpoint, connection);
                 return result;
             }
@@ -124,7 +128,7 @@ public sealed class TensorChannel : IAsyncDisposable
         }
     }
 
-    private static async Task<float[]> ExchangeAsync(Connection connection, TensorHandle handle, CancellationToken token)
+    private static async Task<float[]> ExchangeAsync(Connection connection, TensorHandle handle, TensorBufferPool buffers, CancellationToken token)
     {
         var stream = connection.Stream;
         var header = new byte[HeaderSize];
@@ -141,7 +145,7 @@ public sealed class TensorChannel : IAsyncDisposable
             throw new TensorTransferException($"tensor {handle.Id:x16} is no longer held by {handle.Host}:{handle.Port} (already fetched or expired)");
         if (status != Found || length != (long)handle.Length * sizeof(float))
             throw new IOException($"tensor channel {handle.Host}:{handle.Port} announced {length} bytes (status {status}), the handle says {(long)handle.Length * sizeof(float)}");
-        var result = TensorBufferPool.Shared.Rent(handle.Length);
+        var result = buffers.Rent(handle.Length);
         // Not returned to the pool on failure: the array is left to the collector rather than reasoning about a read cut short.
         using (var bytes = new PinnedBytes(result)) await stream.ReadExactlyAsync(bytes.Memory, token);
         return result;
@@ -281,9 +285,9 @@ public sealed class TensorChannel : IAsyncDisposable
         }
     }
 
-    private static void Recycle(Parked parked)
+    private void Recycle(Parked parked)
     {
-        if (parked.Recycle) TensorBufferPool.Shared.Return(parked.Data);
+        if (parked.Recycle) _buffers.Return(parked.Data);
     }
 
     private static IPAddress ResolveBindAddress(string host)

@@ -47,6 +47,25 @@ public sealed class TensorChannelTests
     }
 
     [Fact]
+    public async Task A_tensor_published_for_recycling_returns_to_the_pool_once_sent_and_not_before()
+    {
+        var senderBuffers = new TensorBufferPool(maxRetainedBytes: 1 << 20);
+        await using var sender = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null, buffers: senderBuffers);
+        await using var receiver = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null, buffers: new TensorBufferPool(maxRetainedBytes: 1 << 20));
+        var data = Pattern(40_000, 11);
+        var handle = sender.Publish(data, recycle: true);
+        Assert.Equal(0, senderBuffers.RetainedBytes);
+
+        var received = await receiver.FetchAsync(handle);
+
+        Assert.Equal(data, received);
+        // The sender recycles once its write completes, which may be a moment after the receiver has the bytes.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (senderBuffers.RetainedBytes == 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Same(data, senderBuffers.Rent(data.Length));
+    }
+
+    [Fact]
     public async Task A_handle_naming_a_node_that_is_gone_fails_with_a_clear_error()
     {
         await using var receiver = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);

@@ -1,0 +1,57 @@
+using Akka.Actor;
+using Distributed.Cluster.Transport;
+using Distributed.Cluster.Workers;
+using Distributed.Protocol;
+using Distributed.Tests.Support;
+
+namespace Distributed.Tests.Cluster;
+
+/// <summary>
+/// A worker node receives every weights version into a recycled array. Recycling one too early would let the
+/// next fetch overwrite weights the worker has not loaded yet, so it must wait for the worker's answer.
+/// </summary>
+public sealed class WorkerEndpointBufferTests() : Akka.TestKit.Xunit2.TestKit(AkkaTestConfig.WithProtocolSerialization(serializeEveryMessage: false))
+{
+    private const int StateLength = 50_021; // no other test uses this length: the pool is process-wide
+
+    [Fact]
+    public async Task Received_weights_return_to_the_pool_only_after_the_worker_has_answered_for_them()
+    {
+        await using var coordinatorChannel = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);
+        await using var workerChannel = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);
+        var replica = CreateTestProbe();
+        var endpoint = Sys.ActorOf(WorkerEndpointActor.Props(Props.Create(() => new ForwardingActor(replica.Ref)), workerChannel));
+
+        endpoint.Tell(RequestWithWeights(round: 1, coordinatorChannel), TestActor);
+        var firstWeights = (await replica.ExpectMsgAsync<WorkRequest>(TimeSpan.FromSeconds(10))).State!;
+        endpoint.Tell(RequestWithWeights(round: 2, coordinatorChannel), TestActor);
+        var secondWeights = (await replica.ExpectMsgAsync<WorkRequest>(TimeSpan.FromSeconds(10))).State!;
+        Assert.NotSame(firstWeights, TensorBufferPool.Shared.Rent(StateLength));
+
+        endpoint.Tell(Answer(round: 1), replica.Ref);
+        await ExpectMsgAsync<RemoteWorkCompleted>(TimeSpan.FromSeconds(10));
+
+        Assert.Same(firstWeights, TensorBufferPool.Shared.Rent(StateLength));
+        Assert.NotSame(secondWeights, TensorBufferPool.Shared.Rent(StateLength));
+
+        endpoint.Tell(Answer(round: 2), replica.Ref);
+        await ExpectMsgAsync<RemoteWorkCompleted>(TimeSpan.FromSeconds(10));
+
+        Assert.Same(secondWeights, TensorBufferPool.Shared.Rent(StateLength));
+    }
+
+    private static RemoteWorkRequest RequestWithWeights(long round, TensorChannel coordinatorChannel)
+    {
+        var weights = Enumerable.Range(0, StateLength).Select(i => (float)(i * round)).ToArray();
+        return new RemoteWorkRequest(new WorkRequest(round, WorkKind.Evaluate, 0, 0, round, [0, 1], null), coordinatorChannel.Publish(weights));
+    }
+
+    private static WorkCompleted Answer(long round) =>
+        new(round, WorkKind.Evaluate, 0, round, 2, 1.0, 1, 5, null, null, 0);
+
+    /// <summary>Stands in for the node's worker actor: hands what the endpoint sends to a probe, sender kept.</summary>
+    private sealed class ForwardingActor : ReceiveActor
+    {
+        public ForwardingActor(IActorRef target) => ReceiveAny(message => target.Forward(message));
+    }
+}
