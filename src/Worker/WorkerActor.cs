@@ -8,7 +8,9 @@ namespace Distributed.Worker;
 /// Holds a model replica and computes shards for the coordinator. Work runs on the worker's own compute thread
 /// and comes back as a message, so the actor stays responsive (status, new requests) while it computes.
 /// Requests that arrive while busy wait in a queue; requests for rounds the coordinator has moved past are
-/// dropped unanswered, since their shards were completed elsewhere.
+/// dropped unanswered, since their shards were completed elsewhere. A configuration that arrives while a shard
+/// computes or another configuration loads (a new coordinator, a resumed run) waits until that is done; every
+/// configuration gets exactly one answer, in order.
 /// </summary>
 public sealed class WorkerActor : ReceiveActor
 {
@@ -16,6 +18,7 @@ public sealed class WorkerActor : ReceiveActor
     private readonly string _name;
     private readonly int _torchThreads;
     private readonly Queue<(WorkRequest Request, IActorRef ReplyTo)> _queue = new();
+    private readonly Queue<(ConfigureWorker Configuration, IActorRef ReplyTo)> _pendingConfigurations = new();
     private ComputeThread? _computeThread;
     private ShardTrainer? _trainer;
     private long _latestRound;
@@ -32,7 +35,7 @@ public sealed class WorkerActor : ReceiveActor
 
     private void Unconfigured()
     {
-        Receive<ConfigureWorker>(HandleConfigure);
+        Receive<ConfigureWorker>(configuration => Configure(configuration, Sender));
         Receive<WorkRequest>(request => Sender.Tell(new WorkFailed(request.Round, request.Shard, $"worker {_name} is not configured")));
     }
 
@@ -44,13 +47,15 @@ public sealed class WorkerActor : ReceiveActor
             _log.Error("Worker {0} could not be configured: {1}", _name, failure.Reason);
             failure.ReplyTo.Tell(new WorkerUnavailable(_name, failure.Reason));
             Become(Unconfigured);
+            ConfigureNextPending();
         });
         Receive<WorkRequest>(request => _queue.Enqueue((request, Sender)));
+        Receive<ConfigureWorker>(DeferConfiguration);
     }
 
     private void Idle()
     {
-        Receive<ConfigureWorker>(HandleConfigure);
+        Receive<ConfigureWorker>(configuration => Configure(configuration, Sender));
         Receive<WorkRequest>(request =>
         {
             _queue.Enqueue((request, Sender));
@@ -62,11 +67,21 @@ public sealed class WorkerActor : ReceiveActor
     {
         Receive<WorkRequest>(request => _queue.Enqueue((request, Sender)));
         Receive<Finished>(HandleFinished);
+        Receive<ConfigureWorker>(DeferConfiguration);
     }
 
-    private void HandleConfigure(ConfigureWorker configuration)
+    private void DeferConfiguration(ConfigureWorker configuration) => _pendingConfigurations.Enqueue((configuration, Sender));
+
+    /// <summary>Starts the oldest deferred configuration; false when none waits.</summary>
+    private bool ConfigureNextPending()
     {
-        var replyTo = Sender;
+        if (!_pendingConfigurations.TryDequeue(out var pending)) return false;
+        Configure(pending.Configuration, pending.ReplyTo);
+        return true;
+    }
+
+    private void Configure(ConfigureWorker configuration, IActorRef replyTo)
+    {
         _computeThread ??= new ComputeThread($"compute-{_name}", _torchThreads);
         // A configuration starts a run afresh (a worker node outlives coordinators): its round numbers start
         // over, and requests queued for the previous run have been reassigned by now.
@@ -90,7 +105,7 @@ public sealed class WorkerActor : ReceiveActor
         _trainer = configured.Trainer;
         configured.ReplyTo.Tell(new WorkerConfigured(_name, _trainer.StateLength, _trainer.TrainCount, _trainer.TestCount));
         Become(Idle);
-        StartNext();
+        if (!ConfigureNextPending()) StartNext();
     }
 
     private void StartNext()
@@ -122,7 +137,7 @@ public sealed class WorkerActor : ReceiveActor
     {
         if (finished.Answer is WorkFailed failed) _log.Warning("Worker {0} failed shard {1}: {2}", _name, failed.Shard, failed.Reason);
         finished.ReplyTo.Tell(finished.Answer);
-        StartNext();
+        if (!ConfigureNextPending()) StartNext();
     }
 
     protected override void PostStop()

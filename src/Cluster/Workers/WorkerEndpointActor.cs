@@ -14,6 +14,8 @@ namespace Distributed.Cluster.Workers;
 /// Received weights arrays go back to <see cref="TensorBufferPool.Shared"/> once the worker is done with them.
 /// The worker takes requests strictly in order and copies a request's weights into its replica before it
 /// computes, so a reply to one request means it has finished reading every weights array forwarded up to it.
+/// Round numbers restart with each configuration (a new coordinator), so requests are matched to replies within
+/// one configuration: the worker answers each configuration once, in order, and drops the requests it had queued.
 /// </summary>
 public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
 {
@@ -22,6 +24,8 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
     private readonly TensorChannel _channel;
     private readonly TextWriter? _console;
     private readonly Queue<Forwarded> _forwarded = new();
+    private int _configurationsForwarded;
+    private int _configurationsAnswered;
     private IActorRef _coordinatorSide = ActorRefs.Nobody;
     private int _trainingShards;
 
@@ -44,9 +48,7 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
         Receive<ConfigureWorker>(configure =>
         {
             _coordinatorSide = Sender;
-            // The worker drops its queue when reconfigured, so nothing will answer for those requests; their
-            // weights arrays are left to the collector rather than guessed about.
-            _forwarded.Clear();
+            _configurationsForwarded++;
             _worker.Tell(configure, Self);
         });
         Receive<RemoteWorkRequest>(HandleRequest);
@@ -96,19 +98,30 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
 
     private void Forward(WorkRequest request)
     {
-        _forwarded.Enqueue(new Forwarded(request.Round, request.Shard, request.State));
+        _forwarded.Enqueue(new Forwarded(_configurationsForwarded, request.Round, request.Shard, request.State));
         _worker.Tell(request, Self);
     }
 
     /// <summary>The worker answered (round, shard): it has read the weights of that request and of all before it.</summary>
     private void Answered(long round, int shard)
     {
-        if (!_forwarded.Any(f => f.Round == round && f.Shard == shard)) return;
+        bool Matches(Forwarded f) => f.Configuration == _configurationsAnswered && f.Round == round && f.Shard == shard;
+        if (!_forwarded.Any(Matches)) return;
         while (_forwarded.TryDequeue(out var done))
         {
             if (done.Weights is { } weights) TensorBufferPool.Shared.Return(weights);
-            if (done.Round == round && done.Shard == shard) return;
+            if (Matches(done)) return;
         }
+    }
+
+    /// <summary>
+    /// The worker answered a configuration: replies from now on belong to it. Requests of earlier configurations
+    /// still unanswered were dropped from the worker's queue; their arrays are left to the collector.
+    /// </summary>
+    private void ConfigurationAnswered()
+    {
+        _configurationsAnswered++;
+        while (_forwarded.TryPeek(out var oldest) && oldest.Configuration < _configurationsAnswered) _forwarded.Dequeue();
     }
 
     private void HandleWorkerReplies()
@@ -126,7 +139,11 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
             var handle = _channel.Publish(buffer, recycle: true);
             _coordinatorSide.Tell(new RemoteWorkCompleted(completed with { Buffer = null }, handle), Self);
         });
-        Receive<WorkerConfigured>(message => _coordinatorSide.Tell(message, Self));
+        Receive<WorkerConfigured>(message =>
+        {
+            ConfigurationAnswered();
+            _coordinatorSide.Tell(message, Self);
+        });
         Receive<WeightsMissing>(message =>
         {
             Answered(message.Round, message.Shard);
@@ -137,11 +154,15 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
             Answered(message.Round, message.Shard);
             _coordinatorSide.Tell(message, Self);
         });
-        Receive<WorkerUnavailable>(message => _coordinatorSide.Tell(message, Self));
+        Receive<WorkerUnavailable>(message =>
+        {
+            ConfigurationAnswered();
+            _coordinatorSide.Tell(message, Self);
+        });
     }
 
     /// <summary>A request handed to the worker, with the weights array it carried (ours, from the tensor channel).</summary>
-    private sealed record Forwarded(long Round, int Shard, float[]? Weights);
+    private sealed record Forwarded(int Configuration, long Round, int Shard, float[]? Weights);
 
     private sealed record WeightsFetched(WorkRequest Request);
     private sealed record FetchFailed(WorkRequest Request, string Reason, IActorRef ReplyTo);

@@ -40,6 +40,41 @@ public sealed class WorkerEndpointBufferTests() : Akka.TestKit.Xunit2.TestKit(Ak
         Assert.Same(secondWeights, TensorBufferPool.Shared.Rent(StateLength));
     }
 
+    [Fact]
+    public async Task A_late_answer_from_the_previous_run_does_not_release_weights_of_the_new_run_with_the_same_round_number()
+    {
+        await using var coordinatorChannel = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);
+        await using var workerChannel = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);
+        var replica = CreateTestProbe();
+        var endpoint = Sys.ActorOf(WorkerEndpointActor.Props(Props.Create(() => new ForwardingActor(replica.Ref)), workerChannel));
+        var configuration = new ConfigureWorker(new ModelSpec(Architecture.Residual, 8, 1, NormKind.Batch, 1, 28, 28, 10),
+            new DataSpec("synthetic", null, 0, false, TrainLimit: 64, TestLimit: 16), 3);
+
+        endpoint.Tell(configuration, TestActor);
+        await replica.ExpectMsgAsync<ConfigureWorker>(TimeSpan.FromSeconds(10));
+        endpoint.Tell(new WorkerConfigured("w", StateLength, 64, 16), replica.Ref);
+        await ExpectMsgAsync<WorkerConfigured>(TimeSpan.FromSeconds(10));
+        endpoint.Tell(RequestWithWeights(round: 1, coordinatorChannel), TestActor);
+        var oldRunWeights = (await replica.ExpectMsgAsync<WorkRequest>(TimeSpan.FromSeconds(10))).State!;
+
+        // A new coordinator configures the node while round 1 of the old run still computes; its rounds restart at 1.
+        endpoint.Tell(configuration, TestActor);
+        await replica.ExpectMsgAsync<ConfigureWorker>(TimeSpan.FromSeconds(10));
+        endpoint.Tell(RequestWithWeights(round: 1, coordinatorChannel), TestActor);
+        var newRunWeights = (await replica.ExpectMsgAsync<WorkRequest>(TimeSpan.FromSeconds(10))).State!;
+
+        endpoint.Tell(Answer(round: 1), replica.Ref); // the old run's round 1
+        await ExpectMsgAsync<RemoteWorkCompleted>(TimeSpan.FromSeconds(10));
+        Assert.Same(oldRunWeights, TensorBufferPool.Shared.Rent(StateLength));
+        Assert.NotSame(newRunWeights, TensorBufferPool.Shared.Rent(StateLength));
+
+        endpoint.Tell(new WorkerConfigured("w", StateLength, 64, 16), replica.Ref);
+        await ExpectMsgAsync<WorkerConfigured>(TimeSpan.FromSeconds(10));
+        endpoint.Tell(Answer(round: 1), replica.Ref); // the new run's round 1
+        await ExpectMsgAsync<RemoteWorkCompleted>(TimeSpan.FromSeconds(10));
+        Assert.Same(newRunWeights, TensorBufferPool.Shared.Rent(StateLength));
+    }
+
     private static RemoteWorkRequest RequestWithWeights(long round, TensorChannel coordinatorChannel)
     {
         var weights = Enumerable.Range(0, StateLength).Select(i => (float)(i * round)).ToArray();

@@ -33,4 +33,21 @@ public sealed class WorkerReuseTests() : Akka.TestKit.Xunit2.TestKit(AkkaTestCon
         Assert.Equal(1, answer.Round);
         Assert.Equal(4, answer.Samples);
     }
+
+    [Fact]
+    public async Task A_configuration_that_arrives_while_a_shard_computes_is_answered_once_the_shard_is_done()
+    {
+        var worker = Sys.ActorOf(WorkerActor.Props("busy", 1));
+        worker.Tell(Configuration, TestActor);
+        var configured = await ExpectMsgAsync<WorkerConfigured>(TimeSpan.FromSeconds(60));
+
+        // Both are in the mailbox before the shard can finish: the configuration reaches a computing worker.
+        worker.Tell(new WorkRequest(9, WorkKind.Train, 0, 0, 4, [1, 2, 3, 4], new float[configured.StateLength]), TestActor);
+        worker.Tell(Configuration, TestActor);
+
+        Assert.Equal(9, (await ExpectMsgAsync<WorkCompleted>(TimeSpan.FromSeconds(60))).Round);
+        await ExpectMsgAsync<WorkerConfigured>(TimeSpan.FromSeconds(60));
+        worker.Tell(new WorkRequest(1, WorkKind.Train, 0, 0, 0, [5, 6], new float[configured.StateLength]), TestActor);
+        Assert.Equal(1, (await ExpectMsgAsync<WorkCompleted>(TimeSpan.FromSeconds(60))).Round);
+    }
 }
