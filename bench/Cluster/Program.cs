@@ -43,12 +43,14 @@ var system = TrainingHost.ActorSystemOf(host);
 var workerDll = WorkerExecutable();
 var workerProcesses = Enumerable.Range(0, Workers).Select(_ => StartWorker(workerDll, port)).ToList();
 
-var results = new Dictionary<string, List<(double ImagesPerSecond, double Outside)>>();
-void Record(string name, (double ImagesPerSecond, double Outside) value)
+var (bareName, oneProcessName, clusterName) = ($"bare TorchSharp loop, {Workers} threads", $"one process, {Workers} workers x 1 thread",
+    $"cluster, {Workers} worker processes x 1 thread");
+var results = new Dictionary<string, List<Measurement>> { [bareName] = [], [oneProcessName] = [], [clusterName] = [] };
+void Record(string name, Measurement value)
 {
-    if (!results.TryGetValue(name, out var list)) results[name] = list = [];
-    list.Add(value);
-    Console.WriteLine($"  {name,-44} {value.ImagesPerSecond,7:F0} img/s   outside compute {(double.IsNaN(value.Outside) ? "   -" : $"{value.Outside,5:P1}")}");
+    results[name].Add(value);
+    Console.WriteLine($"  {name,-44} {value.ImagesPerSecond,7:F0} img/s   outside compute {(double.IsNaN(value.Outside) ? "   -" : $"{value.Outside,5:P1}")}" +
+        (double.IsNaN(value.ComputeMilliseconds) ? "" : $"   slowest shard's compute {value.ComputeMilliseconds,5:F1} ms (median)"));
 }
 
 try
@@ -56,19 +58,24 @@ try
     for (var round = 1; round <= rounds; round++)
     {
         Console.WriteLine($"round {round}");
-        Record($"bare TorchSharp loop, {Workers} threads", (BareLoop(Workers), double.NaN));
-        Record($"one process, {Workers} workers x 1 thread", await SystemAsync(cluster: false));
-        Record($"cluster, {Workers} worker processes x 1 thread", await SystemAsync(cluster: true));
+        Record(bareName, new Measurement(BareLoop(Workers), double.NaN, double.NaN));
+        // The two modes swap places every round, so a drift in the machine's speed favours neither.
+        foreach (var cluster in round % 2 == 1 ? new[] { false, true } : [true, false])
+            Record(cluster ? clusterName : oneProcessName, await SystemAsync(cluster));
     }
     Console.WriteLine("\nsummary (median of rounds)");
-    var bare = Median(results.First().Value.Select(v => v.ImagesPerSecond).ToList());
-    var oneProcess = Median(results.ElementAt(1).Value.Select(v => v.ImagesPerSecond).ToList());
+    var bare = Median(results[bareName].Select(v => v.ImagesPerSecond).ToList());
+    var oneProcess = Median(results[oneProcessName].Select(v => v.ImagesPerSecond).ToList());
     foreach (var (name, values) in results)
     {
         var rate = Median(values.Select(v => v.ImagesPerSecond).ToList());
         Console.WriteLine($"  {name,-44} {rate,7:F0} img/s  {rate / bare,5:F2}x bare  {rate / oneProcess,5:F2}x one-process" +
             $"  outside compute {Median(values.Select(v => v.Outside).ToList()),6:P1}  runs: {string.Join(", ", values.Select(v => v.ImagesPerSecond.ToString("F0")))}");
     }
+    var paired = results[clusterName].Zip(results[oneProcessName], (c, o) => c.ImagesPerSecond / o.ImagesPerSecond).ToList();
+    var computeRatio = results[clusterName].Zip(results[oneProcessName], (c, o) => c.ComputeMilliseconds / o.ComputeMilliseconds).ToList();
+    Console.WriteLine($"  cluster / one process, same round: median {Median(paired):F2}x (rounds: {string.Join(", ", paired.Select(r => r.ToString("F2")))}); " +
+        $"slowest-shard compute, cluster / one process: median {Median(computeRatio):F2}x");
 }
 finally
 {
@@ -85,7 +92,7 @@ return 0;
 
 double BareLoop(int threads) => BareTrainingLoop.ImagesPerSecond(model, data, Batch, Warmup, timed, threads);
 
-async Task<(double ImagesPerSecond, double Outside)> SystemAsync(bool cluster)
+async Task<Measurement> SystemAsync(bool cluster)
 {
     var plan = new TrainingPlan(1, Batch, 1, new LearningRateSchedule(0.05, ScheduleKind.Constant, 0), Workers,
         TimeSpan.FromMinutes(5), MaxSteps: Warmup + timed, EvaluateEachEpoch: false);
@@ -115,7 +122,8 @@ async Task<(double ImagesPerSecond, double Outside)> SystemAsync(bool cluster)
     // Rounds are numbered from 1 in step order (no evaluation rounds in these runs).
     var compute = timedSteps.Sum(s => computeByRound.GetValueOrDefault(s.Step + 1));
     var total = timedSteps.Sum(s => s.Interval * 1000);
-    return (Batch / Median(timedSteps.Select(s => s.Interval).ToList()), 1 - compute / total);
+    return new Measurement(Batch / Median(timedSteps.Select(s => s.Interval).ToList()), 1 - compute / total,
+        Median(timedSteps.Select(s => computeByRound.GetValueOrDefault(s.Step + 1)).ToList()));
 }
 
 async Task TransportAsync()
@@ -235,3 +243,6 @@ sealed class StepTimes : ITrainingObserver
         _last = now;
     }
 }
+
+/// <summary>One configuration in one round; the compute figure is the median over steps of the slowest shard's compute.</summary>
+internal sealed record Measurement(double ImagesPerSecond, double Outside, double ComputeMilliseconds);
