@@ -120,10 +120,10 @@ async Task<Measurement> SystemAsync(bool cluster)
     if (!outcome.Succeeded) throw new InvalidOperationException(outcome.Failed!.Reason);
     var timedSteps = steps.Completed.Skip(Warmup).ToList();
     // Rounds are numbered from 1 in step order (no evaluation rounds in these runs).
-    var compute = timedSteps.Sum(s => computeByRound.GetValueOrDefault(s.Step + 1));
+    var slowestShardCompute = timedSteps.Select(s => computeByRound.GetValueOrDefault(s.Step + 1)).ToList();
     var total = timedSteps.Sum(s => s.Interval * 1000);
-    return new Measurement(Batch / Median(timedSteps.Select(s => s.Interval).ToList()), 1 - compute / total,
-        Median(timedSteps.Select(s => computeByRound.GetValueOrDefault(s.Step + 1)).ToList()));
+    return new Measurement(Batch / Median(timedSteps.Select(s => s.Interval).ToList()), 1 - slowestShardCompute.Sum() / total,
+        Median(slowestShardCompute));
 }
 
 async Task TransportAsync()

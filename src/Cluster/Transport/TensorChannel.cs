@@ -56,6 +56,9 @@ public sealed class TensorChannel : IAsyncDisposable
     public string AdvertisedHost { get; }
     public int Port { get; }
 
+    /// <summary>The pool fetched tensors are rented from: return them here when done with them.</summary>
+    public TensorBufferPool Buffers => _buffers;
+
     /// <summary>Tensors parked and not yet fetched.</summary>
     public int ParkedCount => _parked.Count;
 

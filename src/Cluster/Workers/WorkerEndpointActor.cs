@@ -11,7 +11,7 @@ namespace Distributed.Cluster.Workers;
 /// by a request's handle are pulled from the coordinator node's tensor channel before the request goes on;
 /// the gradient of a result is parked in this node's channel and only its handle travels back. Requests keep
 /// their order: while one fetch runs, later requests wait.
-/// Received weights arrays go back to <see cref="TensorBufferPool.Shared"/> once the worker is done with them.
+/// Received weights arrays go back to the channel's buffer pool once the worker is done with them.
 /// The worker takes requests strictly in order and copies a request's weights into its replica before it
 /// computes, so a reply to one request means it has finished reading every weights array forwarded up to it.
 /// Round numbers restart with each configuration (a new coordinator), so requests are matched to replies within
@@ -109,7 +109,7 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
         if (!_forwarded.Any(Matches)) return;
         while (_forwarded.TryDequeue(out var done))
         {
-            if (done.Weights is { } weights) TensorBufferPool.Shared.Return(weights);
+            if (done.Weights is { } weights) _channel.Buffers.Return(weights);
             if (Matches(done)) return;
         }
     }
@@ -139,26 +139,22 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
             var handle = _channel.Publish(buffer, recycle: true);
             _coordinatorSide.Tell(new RemoteWorkCompleted(completed with { Buffer = null }, handle), Self);
         });
-        Receive<WorkerConfigured>(message =>
-        {
-            ConfigurationAnswered();
-            _coordinatorSide.Tell(message, Self);
-        });
-        Receive<WeightsMissing>(message =>
-        {
-            Answered(message.Round, message.Shard);
-            _coordinatorSide.Tell(message, Self);
-        });
-        Receive<WorkFailed>(message =>
-        {
-            Answered(message.Round, message.Shard);
-            _coordinatorSide.Tell(message, Self);
-        });
-        Receive<WorkerUnavailable>(message =>
-        {
-            ConfigurationAnswered();
-            _coordinatorSide.Tell(message, Self);
-        });
+        Receive<WorkerConfigured>(RelayConfigurationAnswer);
+        Receive<WorkerUnavailable>(RelayConfigurationAnswer);
+        Receive<WeightsMissing>(message => RelayShardAnswer(message.Round, message.Shard, message));
+        Receive<WorkFailed>(message => RelayShardAnswer(message.Round, message.Shard, message));
+    }
+
+    private void RelayConfigurationAnswer(object answer)
+    {
+        ConfigurationAnswered();
+        _coordinatorSide.Tell(answer, Self);
+    }
+
+    private void RelayShardAnswer(long round, int shard, object answer)
+    {
+        Answered(round, shard);
+        _coordinatorSide.Tell(answer, Self);
     }
 
     /// <summary>A request handed to the worker, with the weights array it carried (ours, from the tensor channel).</summary>

@@ -10,31 +10,46 @@ namespace Distributed.Tests.Cluster;
 /// A worker node receives every weights version into a recycled array. Recycling one too early would let the
 /// next fetch overwrite weights the worker has not loaded yet, so it must wait for the worker's answer.
 /// </summary>
-public sealed class WorkerEndpointBufferTests() : Akka.TestKit.Xunit2.TestKit(AkkaTestConfig.WithProtocolSerialization(serializeEveryMessage: false))
+public sealed class WorkerEndpointBufferTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
 {
     private const int StateLength = 50_021; // no other test uses this length: the pool is process-wide
+
+    private readonly TensorChannel _coordinatorChannel = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);
+    private readonly TensorChannel _workerChannel = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);
+    private readonly Akka.TestKit.TestProbe _replica;
+    private readonly IActorRef _endpoint;
+
+    public WorkerEndpointBufferTests() : base(AkkaTestConfig.WithProtocolSerialization(serializeEveryMessage: false))
+    {
+        _replica = CreateTestProbe();
+        var replica = _replica.Ref;
+        _endpoint = Sys.ActorOf(WorkerEndpointActor.Props(Props.Create(() => new ForwardingActor(replica)), _workerChannel));
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        await _workerChannel.DisposeAsync();
+        await _coordinatorChannel.DisposeAsync();
+    }
 
     [Fact]
     public async Task Received_weights_return_to_the_pool_only_after_the_worker_has_answered_for_them()
     {
-        await using var coordinatorChannel = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);
-        await using var workerChannel = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);
-        var replica = CreateTestProbe();
-        var endpoint = Sys.ActorOf(WorkerEndpointActor.Props(Props.Create(() => new ForwardingActor(replica.Ref)), workerChannel));
-
-        endpoint.Tell(RequestWithWeights(round: 1, coordinatorChannel), TestActor);
-        var firstWeights = (await replica.ExpectMsgAsync<WorkRequest>(TimeSpan.FromSeconds(10))).State!;
-        endpoint.Tell(RequestWithWeights(round: 2, coordinatorChannel), TestActor);
-        var secondWeights = (await replica.ExpectMsgAsync<WorkRequest>(TimeSpan.FromSeconds(10))).State!;
+        _endpoint.Tell(RequestWithWeights(round: 1), TestActor);
+        var firstWeights = (await _replica.ExpectMsgAsync<WorkRequest>(TimeSpan.FromSeconds(10))).State!;
+        _endpoint.Tell(RequestWithWeights(round: 2), TestActor);
+        var secondWeights = (await _replica.ExpectMsgAsync<WorkRequest>(TimeSpan.FromSeconds(10))).State!;
         Assert.NotSame(firstWeights, TensorBufferPool.Shared.Rent(StateLength));
 
-        endpoint.Tell(Answer(round: 1), replica.Ref);
+        _endpoint.Tell(Answer(round: 1), _replica.Ref);
         await ExpectMsgAsync<RemoteWorkCompleted>(TimeSpan.FromSeconds(10));
 
         Assert.Same(firstWeights, TensorBufferPool.Shared.Rent(StateLength));
         Assert.NotSame(secondWeights, TensorBufferPool.Shared.Rent(StateLength));
 
-        endpoint.Tell(Answer(round: 2), replica.Ref);
+        _endpoint.Tell(Answer(round: 2), _replica.Ref);
         await ExpectMsgAsync<RemoteWorkCompleted>(TimeSpan.FromSeconds(10));
 
         Assert.Same(secondWeights, TensorBufferPool.Shared.Rent(StateLength));
@@ -43,42 +58,38 @@ public sealed class WorkerEndpointBufferTests() : Akka.TestKit.Xunit2.TestKit(Ak
     [Fact]
     public async Task A_late_answer_from_the_previous_run_does_not_release_weights_of_the_new_run_with_the_same_round_number()
     {
-        await using var coordinatorChannel = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);
-        await using var workerChannel = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);
-        var replica = CreateTestProbe();
-        var endpoint = Sys.ActorOf(WorkerEndpointActor.Props(Props.Create(() => new ForwardingActor(replica.Ref)), workerChannel));
         var configuration = new ConfigureWorker(new ModelSpec(Architecture.Residual, 8, 1, NormKind.Batch, 1, 28, 28, 10),
             new DataSpec("synthetic", null, 0, false, TrainLimit: 64, TestLimit: 16), 3);
 
-        endpoint.Tell(configuration, TestActor);
-        await replica.ExpectMsgAsync<ConfigureWorker>(TimeSpan.FromSeconds(10));
-        endpoint.Tell(new WorkerConfigured("w", StateLength, 64, 16), replica.Ref);
+        _endpoint.Tell(configuration, TestActor);
+        await _replica.ExpectMsgAsync<ConfigureWorker>(TimeSpan.FromSeconds(10));
+        _endpoint.Tell(new WorkerConfigured("w", StateLength, 64, 16), _replica.Ref);
         await ExpectMsgAsync<WorkerConfigured>(TimeSpan.FromSeconds(10));
-        endpoint.Tell(RequestWithWeights(round: 1, coordinatorChannel), TestActor);
-        var oldRunWeights = (await replica.ExpectMsgAsync<WorkRequest>(TimeSpan.FromSeconds(10))).State!;
+        _endpoint.Tell(RequestWithWeights(round: 1), TestActor);
+        var oldRunWeights = (await _replica.ExpectMsgAsync<WorkRequest>(TimeSpan.FromSeconds(10))).State!;
 
         // A new coordinator configures the node while round 1 of the old run still computes; its rounds restart at 1.
-        endpoint.Tell(configuration, TestActor);
-        await replica.ExpectMsgAsync<ConfigureWorker>(TimeSpan.FromSeconds(10));
-        endpoint.Tell(RequestWithWeights(round: 1, coordinatorChannel), TestActor);
-        var newRunWeights = (await replica.ExpectMsgAsync<WorkRequest>(TimeSpan.FromSeconds(10))).State!;
+        _endpoint.Tell(configuration, TestActor);
+        await _replica.ExpectMsgAsync<ConfigureWorker>(TimeSpan.FromSeconds(10));
+        _endpoint.Tell(RequestWithWeights(round: 1), TestActor);
+        var newRunWeights = (await _replica.ExpectMsgAsync<WorkRequest>(TimeSpan.FromSeconds(10))).State!;
 
-        endpoint.Tell(Answer(round: 1), replica.Ref); // the old run's round 1
+        _endpoint.Tell(Answer(round: 1), _replica.Ref); // the old run's round 1
         await ExpectMsgAsync<RemoteWorkCompleted>(TimeSpan.FromSeconds(10));
         Assert.Same(oldRunWeights, TensorBufferPool.Shared.Rent(StateLength));
         Assert.NotSame(newRunWeights, TensorBufferPool.Shared.Rent(StateLength));
 
-        endpoint.Tell(new WorkerConfigured("w", StateLength, 64, 16), replica.Ref);
+        _endpoint.Tell(new WorkerConfigured("w", StateLength, 64, 16), _replica.Ref);
         await ExpectMsgAsync<WorkerConfigured>(TimeSpan.FromSeconds(10));
-        endpoint.Tell(Answer(round: 1), replica.Ref); // the new run's round 1
+        _endpoint.Tell(Answer(round: 1), _replica.Ref); // the new run's round 1
         await ExpectMsgAsync<RemoteWorkCompleted>(TimeSpan.FromSeconds(10));
         Assert.Same(newRunWeights, TensorBufferPool.Shared.Rent(StateLength));
     }
 
-    private static RemoteWorkRequest RequestWithWeights(long round, TensorChannel coordinatorChannel)
+    private RemoteWorkRequest RequestWithWeights(long round)
     {
         var weights = Enumerable.Range(0, StateLength).Select(i => (float)(i * round)).ToArray();
-        return new RemoteWorkRequest(new WorkRequest(round, WorkKind.Evaluate, 0, 0, round, [0, 1], null), coordinatorChannel.Publish(weights));
+        return new RemoteWorkRequest(new WorkRequest(round, WorkKind.Evaluate, 0, 0, round, [0, 1], null), _coordinatorChannel.Publish(weights));
     }
 
     private static WorkCompleted Answer(long round) =>
