@@ -6,7 +6,7 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props ./
 COPY build/ build/
 COPY src/ src/
-RUN dotnet publish src/Coordinator/Distributed.Coordinator.csproj -c Release -o /app --nologo -v quiet
+RUN dotnet publish src/Cli/Distributed.Cli.csproj -c Release -o /app --nologo -v quiet
 
 # GLIBCXX patch: a no-op on the .NET 10 runtime images (their libstdc++ is new enough).
 FROM mcr.microsoft.com/dotnet/runtime:10.0
