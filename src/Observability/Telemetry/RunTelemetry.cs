@@ -43,7 +43,7 @@ public sealed class RunTelemetry : ITrainingObserver
     private readonly Queue<(long Step, double[] Values)> _heatmap = new();
     private readonly Queue<Alert> _warnings = new();
     private readonly Queue<Alert> _notices = new();
-    private readonly Dictionary<string, WorkerState> _workers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WorkerRecord> _workers = new(StringComparer.Ordinal);
 
     private long _version;
     private string _phase = "starting";
@@ -141,24 +141,17 @@ public sealed class RunTelemetry : ITrainingObserver
             // A status report still in flight when the run ends must not make it look live again.
             if (!_over) _phase = status.Phase;
             _totalSteps = status.TotalSteps;
-            int live = 0, joining = 0, unreachable = 0, rejected = 0;
+            // The coordinator lists every worker of the run, departed ones as gone, with the training shards each delivered.
             foreach (var worker in status.Workers)
             {
-                switch (worker.State)
-                {
-                    case "live": live++; break;
-                    case "configuring": joining++; break;
-                    case "suspect": unreachable++; break;
-                    default: rejected++; break;
-                }
                 var state = WorkerOf(worker.Name);
-                state.State = worker.State switch { "configuring" => "joining", "suspect" => "unreachable", var other => other };
+                state.State = worker.State;
+                state.Shards = worker.ShardsCompleted;
                 state.MissedDeadlines = worker.MissedDeadlines;
             }
-            foreach (var (name, state) in _workers)
-            {
-                if (status.Workers.All(w => w.Name != name)) state.State = "gone";
-            }
+            int Count(WorkerState state) => status.Workers.Count(w => w.State == state);
+            var (live, joining, unreachable, rejected) =
+                (Count(WorkerState.Live), Count(WorkerState.Joining), Count(WorkerState.Unreachable), Count(WorkerState.Rejected));
             _membership = new Membership(live, joining, unreachable, rejected);
             Changed();
         }
@@ -185,7 +178,7 @@ public sealed class RunTelemetry : ITrainingObserver
             {
                 var worker = WorkerOf(shard.Worker);
                 var milliseconds = shard.ReceivedMilliseconds - shard.SentMilliseconds;
-                worker.Shards++;
+                worker.TimedShards++;
                 worker.TotalMilliseconds += milliseconds;
                 worker.LastMilliseconds = milliseconds;
                 worker.Histogram[ShardHistogram.Bucket(milliseconds)]++;
@@ -342,9 +335,9 @@ public sealed class RunTelemetry : ITrainingObserver
     /// <summary>Null before the first step; afterwards the value as it is, NaN included (a diverged run shows NaN).</summary>
     private double? Measured(double value) => _stepsCompleted == 0 ? null : value;
 
-    private WorkerState WorkerOf(string name)
+    private WorkerRecord WorkerOf(string name)
     {
-        if (!_workers.TryGetValue(name, out var worker)) _workers[name] = worker = new WorkerState();
+        if (!_workers.TryGetValue(name, out var worker)) _workers[name] = worker = new WorkerRecord();
         return worker;
     }
 
@@ -366,10 +359,13 @@ public sealed class RunTelemetry : ITrainingObserver
     /// <summary>NaN here means "not measured yet" (null).</summary>
     private static double? Known(double value) => double.IsNaN(value) ? null : value;
 
-    private sealed class WorkerState
+    private sealed class WorkerRecord
     {
-        public string State { get; set; } = "live";
+        public WorkerState State { get; set; } = WorkerState.Live;
+        /// <summary>Training shards delivered, as the coordinator counts them.</summary>
         public long Shards { get; set; }
+        /// <summary>Shards whose time this telemetry saw (the run's steps since it started watching).</summary>
+        public long TimedShards { get; set; }
         public double TotalMilliseconds { get; set; }
         public double LastMilliseconds { get; set; } = double.NaN;
         public double StragglerScore { get; set; } = double.NaN;
@@ -377,7 +373,7 @@ public sealed class RunTelemetry : ITrainingObserver
         public int MissedDeadlines { get; set; }
         public long[] Histogram { get; } = new long[ShardHistogram.Bounds.Count + 1];
 
-        public WorkerFigures Figures(string name) => new(name, State, Shards, Shards == 0 ? null : TotalMilliseconds / Shards,
+        public WorkerFigures Figures(string name) => new(name, State, Shards, TimedShards == 0 ? null : TotalMilliseconds / TimedShards,
             Known(LastMilliseconds), Known(StragglerScore), Known(SlowestFraction), MissedDeadlines, Histogram.ToArray());
     }
 }
