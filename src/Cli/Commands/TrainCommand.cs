@@ -250,7 +250,7 @@ public static class TrainCommand
         var options = new TrainingRun.RunOptions(resumePoint, actors => checkpoints.Attach(actors.ParameterServer), model);
         var outcome = await TrainingRun.RunAsync(node.System, job, new CompositeObserver(reporter, metrics, checkpoints, observability.Observer),
             node.Workers, cancellationToken, options);
-        if (setup.Cluster is not null) ReportWorkers(outcome);
+        ReportWorkers(outcome);
         observability.Telemetry.Finish(outcome.Succeeded ? "finished" : outcome.Stopped ? "stopped" : "failed");
         if (observability.HealthSummary(job.Plan.HealthEvery) is { } healthSummary) Console.WriteLine(healthSummary);
         if (observability.Timeline is { } timeline) Console.WriteLine($"Timeline: {timeline.Path}");

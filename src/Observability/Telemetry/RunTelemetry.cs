@@ -7,13 +7,6 @@ using Distributed.Protocol;
 
 namespace Distributed.Observability.Telemetry;
 
-/// <summary>What a run is, for the dashboard header.</summary>
-public sealed record RunDescription(string Model, string Dataset, int Workers, int GlobalBatch, int Epochs, int HealthEvery, string? OutputDirectory)
-{
-    public static RunDescription Of(TrainingJob job) => new(job.Model.Name, job.Data.Name, job.Workers, job.Plan.GlobalBatch,
-        job.Plan.Epochs, job.Plan.HealthEvery, job.OutputDirectory);
-}
-
 /// <summary>
 /// The live state of one run as operators see it, folded from the coordinator's reports (steps, per-step
 /// timings, health samples, membership). Callbacks arrive on the observer actor's thread; the dashboard and the
@@ -358,22 +351,4 @@ public sealed class RunTelemetry : ITrainingObserver
 
     /// <summary>NaN here means "not measured yet" (null).</summary>
     private static double? Known(double value) => double.IsNaN(value) ? null : value;
-
-    private sealed class WorkerRecord
-    {
-        public WorkerState State { get; set; } = WorkerState.Live;
-        /// <summary>Training shards delivered, as the coordinator counts them.</summary>
-        public long Shards { get; set; }
-        /// <summary>Shards whose time this telemetry saw (the run's steps since it started watching).</summary>
-        public long TimedShards { get; set; }
-        public double TotalMilliseconds { get; set; }
-        public double LastMilliseconds { get; set; } = double.NaN;
-        public double StragglerScore { get; set; } = double.NaN;
-        public double SlowestFraction { get; set; } = double.NaN;
-        public int MissedDeadlines { get; set; }
-        public long[] Histogram { get; } = new long[ShardHistogram.Bounds.Count + 1];
-
-        public WorkerFigures Figures(string name) => new(name, State, Shards, TimedShards == 0 ? null : TotalMilliseconds / TimedShards,
-            Known(LastMilliseconds), Known(StragglerScore), Known(SlowestFraction), MissedDeadlines, Histogram.ToArray());
-    }
 }
