@@ -23,6 +23,7 @@ public sealed record WorkerConfigured(
 /// <summary>
 /// One shard of one round: a training step (gradients wanted) or an evaluation pass. <see cref="State"/> holds
 /// the weights of <see cref="WeightsVersion"/> when the coordinator believes the worker lacks them.
+/// <see cref="RunId"/> names the coordinator's run (round numbers restart with each coordinator); the answer echoes it.
 /// <see cref="ProbeHealth"/> asks a training shard to also measure gradient health (<see cref="ShardHealth"/>).
 /// </summary>
 [MessagePackObject]
@@ -34,7 +35,8 @@ public sealed record WorkRequest(
     [property: Key(4)] long WeightsVersion,
     [property: Key(5)] int[] SampleIndices,
     [property: Key(6)] float[]? State,
-    [property: Key(7)] bool ProbeHealth = false) : IProtocolMessage;
+    [property: Key(7)] bool ProbeHealth = false,
+    [property: Key(8)] long RunId = 0) : IProtocolMessage;
 
 /// <summary>
 /// The answer to a <see cref="WorkRequest"/>. For training, <see cref="Buffer"/> is
@@ -54,7 +56,8 @@ public sealed record WorkCompleted(
     [property: Key(7)] double ComputeMilliseconds,
     [property: Key(8)] float[]? Buffer,
     [property: Key(9)] ShardHealth? Health = null,
-    [property: Key(10)] double HealthMilliseconds = 0) : IProtocolMessage;
+    [property: Key(10)] double HealthMilliseconds = 0,
+    [property: Key(11)] long RunId = 0) : IProtocolMessage;
 
 /// <summary>The worker holds an older weights version than asked for and got no weights with the request.</summary>
 [MessagePackObject]

@@ -67,7 +67,7 @@ public sealed class ShardTrainer : IDisposable
         var health = FinishProbe(probe, request);
         var healthMilliseconds = probe?.Milliseconds ?? 0;
         return new WorkCompleted(request.Round, request.Kind, request.Shard, version, request.SampleIndices.Length,
-            lossSum, correct, clock.Elapsed.TotalMilliseconds - healthMilliseconds, buffer, health, healthMilliseconds);
+            lossSum, correct, clock.Elapsed.TotalMilliseconds - healthMilliseconds, buffer, health, healthMilliseconds, request.RunId);
     }
 
     /// <summary>A health probe is an observer: if it fails, the step's result still goes out, without health figures.</summary>

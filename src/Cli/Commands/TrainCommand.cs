@@ -74,6 +74,16 @@ public static class TrainCommand
     { Description = "Stop after this many steps (0: run all epochs).", DefaultValueFactory = _ => 0 };
     private static readonly Option<double> ShardTimeoutOption = new("--shard-timeout")
     { Description = "Seconds a worker may take for a shard before it is given to another worker.", DefaultValueFactory = _ => 30.0 };
+    private static readonly Option<double> JoinTimeoutOption = new("--join-timeout")
+    {
+        Description = "Seconds to wait for the needed workers (--workers, or --min-workers with --cluster) to become live; then the run fails, naming the rejected workers and why.",
+        DefaultValueFactory = _ => TrainingPlan.DefaultJoinTimeout.TotalSeconds,
+    };
+    private static readonly Option<int> MaxShardAttemptsOption = new("--max-shard-attempts")
+    {
+        Description = "Times one shard may be given to workers (after deaths, failures, missed deadlines, non-finite results) before the run fails.",
+        DefaultValueFactory = _ => TrainingPlan.DefaultMaxShardAttempts,
+    };
     private static readonly Option<string> OutputOption = new("--output")
     { Description = "Directory for metrics.jsonl and checkpoint.bin (default: runs/<model>-<timestamp>; with --resume, its directory)." };
     private static readonly Option<long> CheckpointEveryOption = new("--checkpoint-every")
@@ -115,7 +125,8 @@ public static class TrainCommand
     [
         ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, WorkersOption, ThreadsOption,
         EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
-        DatasetOption, DataOption, AugmentOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption, OutputOption,
+        DatasetOption, DataOption, AugmentOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption,
+        JoinTimeoutOption, MaxShardAttemptsOption, OutputOption,
     ];
 
     private static IEnumerable<Option> RunOptions() =>
@@ -187,6 +198,10 @@ public static class TrainCommand
         if (maxSteps < 0) throw new ArgumentException($"--max-steps {maxSteps} must be >= 0");
         var timeout = Get<double>(ShardTimeoutOption);
         if (!(timeout > 0)) throw new ArgumentException($"--shard-timeout {timeout} must be a positive number of seconds");
+        var joinTimeout = Get<double>(JoinTimeoutOption);
+        if (!(joinTimeout > 0) || !double.IsFinite(joinTimeout)) throw new ArgumentException($"--join-timeout {joinTimeout} must be a positive number of seconds");
+        var maxAttempts = Get<int>(MaxShardAttemptsOption);
+        if (maxAttempts < 1) throw new ArgumentException($"--max-shard-attempts {maxAttempts} must be at least 1");
         var dataPath = (string?)value(DataOption);
         if (dataPath is not null && !Directory.Exists(dataPath)) throw new ArgumentException($"--data '{dataPath}' is not a directory");
         if (dataset == DatasetCatalog.Cifar10Name && dataPath is null) throw new ArgumentException("--dataset cifar10 needs --data DIR (the folder with data_batch_*.bin)");
@@ -199,7 +214,11 @@ public static class TrainCommand
         var seed = Get<int>(SeedOption);
         var plan = new TrainingPlan(epochs, batch, seed,
             new LearningRateSchedule(LearningRateSchedule.LinearScaling(lr, batch), schedule, warmup),
-            MinimumWorkers: workers, ShardTimeout: TimeSpan.FromSeconds(timeout), MaxSteps: maxSteps);
+            MinimumWorkers: workers, ShardTimeout: TimeSpan.FromSeconds(timeout), MaxSteps: maxSteps)
+        {
+            JoinTimeout = TimeSpan.FromSeconds(joinTimeout),
+            MaxShardAttempts = maxAttempts,
+        };
         var output = (string?)value(OutputOption) ?? Path.Combine("runs", $"{model.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
         return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output);
     }
