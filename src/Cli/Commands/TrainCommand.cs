@@ -92,6 +92,8 @@ public static class TrainCommand
     { Description = "With --cluster: address workers reach this node at, if not --hostname (Cluster:PublicHostname)." };
     private static readonly Option<int?> TensorPortOption = new("--tensor-port")
     { Description = "With --cluster: port of the tensor channel (Cluster:TensorPort; default any free port)." };
+    private static readonly Option<bool> InsecureOption = new("--insecure")
+    { Description = "With --cluster: allow a non-loopback --hostname without TLS (Cluster:AllowInsecure); warned about on every start." };
 
     public static Command Create()
     {
@@ -121,6 +123,7 @@ public static class TrainCommand
     private static IEnumerable<Option> RunOptions() =>
     [
         CheckpointEveryOption, ResumeOption, ClusterOption, MinWorkersOption, HostnameOption, PortOption, PublicHostnameOption, TensorPortOption,
+        InsecureOption,
     ];
 
     private static Func<Option, object?> ParseFrom(ParseResult result) => option => option switch
@@ -346,8 +349,10 @@ public static class TrainCommand
                 ["Cluster:Port"] = parse.GetValue(PortOption)?.ToString(CultureInfo.InvariantCulture),
                 ["Cluster:PublicHostname"] = parse.GetValue(PublicHostnameOption),
                 ["Cluster:TensorPort"] = parse.GetValue(TensorPortOption)?.ToString(CultureInfo.InvariantCulture),
+                ["Cluster:AllowInsecure"] = parse.GetValue(InsecureOption) ? "true" : null,
             });
             cluster = ClusterSettings.From(configuration, new ClusterSettings { Port = ClusterSettings.DefaultCoordinatorPort });
+            if (InsecureBinding.Warning(cluster) is { } warning) Console.Error.WriteLine($"warning: {warning}");
             job = job with { Plan = job.Plan with { MinimumWorkers = minimum } };
         }
         else if (parse.GetResult(MinWorkersOption) is { Implicit: false } || parse.GetValue(HostnameOption) is not null)

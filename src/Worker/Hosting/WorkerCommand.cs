@@ -18,6 +18,8 @@ public static class WorkerCommand
     { Description = "Comma-separated host:port of the coordinator (Cluster:SeedNodes; default 127.0.0.1:4053)." };
     private static readonly Option<int?> TensorPortOption = new("--tensor-port")
     { Description = "Port of this node's tensor channel (Cluster:TensorPort; default 0 = any free port)." };
+    private static readonly Option<bool> InsecureOption = new("--insecure")
+    { Description = "Allow a non-loopback --hostname without TLS (Cluster:AllowInsecure): only on a network nobody else can reach; warned about on every start." };
     private static readonly Option<int?> ThreadsOption = new("--threads")
     { Description = "libtorch threads for this worker (Worker:Threads; default: all cores)." };
 
@@ -25,7 +27,7 @@ public static class WorkerCommand
     {
         var command = new RootCommand("Distributed worker node: joins the cluster at the seed nodes and trains the shards its coordinator assigns.")
         {
-            HostnameOption, PortOption, PublicHostnameOption, SeedNodesOption, TensorPortOption, ThreadsOption,
+            HostnameOption, PortOption, PublicHostnameOption, SeedNodesOption, TensorPortOption, ThreadsOption, InsecureOption,
         };
         command.SetAction(RunAsync);
         return command;
@@ -45,6 +47,7 @@ public static class WorkerCommand
                 ["Cluster:SeedNodes"] = parse.GetValue(SeedNodesOption),
                 ["Cluster:TensorPort"] = parse.GetValue(TensorPortOption)?.ToString(),
                 ["Worker:Threads"] = parse.GetValue(ThreadsOption)?.ToString(),
+                ["Cluster:AllowInsecure"] = parse.GetValue(InsecureOption) ? "true" : null,
             });
             settings = ClusterSettings.From(configuration, new ClusterSettings { SeedNodes = [$"127.0.0.1:{ClusterSettings.DefaultCoordinatorPort}"] });
             var threadsText = configuration["Worker:Threads"];
@@ -52,6 +55,7 @@ public static class WorkerCommand
                 : int.TryParse(threadsText, out var parsed) && parsed >= 0 ? parsed
                 : throw new ArgumentException($"Worker:Threads '{threadsText}' is not a number >= 0");
             if (threads == 0) threads = Environment.ProcessorCount;
+            if (InsecureBinding.Warning(settings) is { } warning) Console.Error.WriteLine($"warning: {warning}");
         }
         catch (ArgumentException error)
         {
