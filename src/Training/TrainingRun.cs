@@ -2,6 +2,7 @@ using Akka.Actor;
 using Distributed.Model.Nets;
 using Distributed.Protocol;
 using Distributed.Worker;
+using Distributed.Worker.Faults;
 using Distributed.Coordinator;
 using Distributed.ParameterServer;
 
@@ -36,7 +37,7 @@ public static class TrainingRun
             for (var i = 0; i < job.Workers; i++)
             {
                 var name = $"worker-{i}";
-                var worker = system.ActorOf(WorkerActor.Props(name, job.ThreadsPerWorker), $"{name}-{runId}");
+                var worker = system.ActorOf(WorkerActor.Props(name, job.ThreadsPerWorker, options?.Faults?.GetValueOrDefault(name)), $"{name}-{runId}");
                 coordinator.Tell(new RegisterWorker(name), worker);
                 workers.Add(worker);
             }
@@ -86,8 +87,9 @@ public static class TrainingRun
     /// <summary>The actors of a started run, for hosts that attach remote workers or take checkpoints.</summary>
     public sealed record RunActors(IActorRef Coordinator, IActorRef ParameterServer);
 
-    /// <summary>Optional parts of a run: a resume point, and a callback once its actors exist.</summary>
-    public sealed record RunOptions(ResumePoint? Resume = null, Action<RunActors>? Started = null);
+    /// <summary>Optional parts of a run: a resume point, a callback once its actors exist, and failures in-process workers rehearse (by worker name).</summary>
+    public sealed record RunOptions(ResumePoint? Resume = null, Action<RunActors>? Started = null,
+        IReadOnlyDictionary<string, FaultPlan>? Faults = null);
 
     /// <summary>The seed fixes the initial weights; every run with the same seed starts from the same point.</summary>
     public static (float[] State, int ParameterCount, float[] DecayMask) InitialWeights(ModelSpec model, int seed)

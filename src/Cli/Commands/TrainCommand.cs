@@ -16,6 +16,7 @@ using Distributed.Model.Data;
 using Distributed.Protocol;
 using Microsoft.Extensions.Hosting;
 using Distributed.Observability;
+using Distributed.Worker.Faults;
 
 namespace Distributed.Cli.Commands;
 
@@ -92,6 +93,11 @@ public static class TrainCommand
     { Description = "With --cluster: address workers reach this node at, if not --hostname (Cluster:PublicHostname)." };
     private static readonly Option<int?> TensorPortOption = new("--tensor-port")
     { Description = "With --cluster: port of the tensor channel (Cluster:TensorPort; default any free port)." };
+    private static readonly Option<string[]> FaultOption = new("--fault")
+    {
+        Description = "Rehearse failures in in-process workers: WORKER:nan@K, :crash@K, :hang@K (at that worker's K-th training shard) " +
+            "or :slow=Fx[@K], e.g. --fault worker-1:slow=3x; comma-separated or repeated. Cluster workers take --fault themselves.",
+    };
     private static readonly Option<bool> InsecureOption = new("--insecure")
     { Description = "With --cluster: allow a non-loopback --hostname without TLS (Cluster:AllowInsecure); warned about on every start." };
 
@@ -123,7 +129,7 @@ public static class TrainCommand
     private static IEnumerable<Option> RunOptions() =>
     [
         CheckpointEveryOption, ResumeOption, ClusterOption, MinWorkersOption, HostnameOption, PortOption, PublicHostnameOption, TensorPortOption,
-        InsecureOption,
+        InsecureOption, FaultOption,
     ];
 
     private static Func<Option, object?> ParseFrom(ParseResult result) => option => option switch
@@ -271,7 +277,7 @@ public static class TrainCommand
                 checkpoints.Attach(actors.ParameterServer);
                 if (channel is not null)
                     discovery = system.ActorOf(WorkerDiscoveryActor.Props(actors.Coordinator, channel), "worker-discovery");
-            });
+            }, setup.Faults);
             var outcome = await TrainingRun.RunAsync(system, job, new CompositeObserver(reporter, metrics, checkpoints, observability.Observer),
                 startLocalWorkers: setup.Cluster is null, cancellationToken, options);
             if (discovery is not null) await ReportWorkersAsync(discovery);
@@ -332,7 +338,8 @@ public static class TrainCommand
     }
 
     /// <summary>How this invocation runs, beyond the job itself: cluster or one process, checkpoints, resume.</summary>
-    private sealed record RunSetup(ClusterSettings? Cluster, long CheckpointEvery, Checkpoint? Resume, string? ResumePath);
+    private sealed record RunSetup(ClusterSettings? Cluster, long CheckpointEvery, Checkpoint? Resume, string? ResumePath,
+        IReadOnlyDictionary<string, FaultPlan>? Faults = null);
 
     private static (TrainingJob Job, RunSetup Setup) BindRun(ParseResult parse, TrainingJob job)
     {
@@ -373,6 +380,17 @@ public static class TrainCommand
             if (parse.GetValue(OutputOption) is null)
                 job = job with { OutputDirectory = Directory.Exists(resumePath) ? resumePath : Path.GetDirectoryName(Path.GetFullPath(resumePath)) };
         }
-        return (job, new RunSetup(cluster, every, resume, resumePath));
+        var faults = BindFaults(parse, job, cluster is not null);
+        return (job, new RunSetup(cluster, every, resume, resumePath, faults));
+    }
+
+    /// <summary>In one process, `--fault worker-N:...` entries name in-process workers; cluster workers are given their plans themselves.</summary>
+    private static IReadOnlyDictionary<string, FaultPlan>? BindFaults(ParseResult parse, TrainingJob job, bool cluster)
+    {
+        if (parse.GetValue(FaultOption) is not { Length: > 0 } texts) return null;
+        if (cluster) throw new ArgumentException("--fault with --cluster: give each worker node its plan (distributed-worker --fault ..., or DISTRIBUTED_WORKER__FAULT)");
+        var faults = FaultPlanParser.ParseByWorker(texts, Enumerable.Range(0, job.Workers).Select(i => $"worker-{i}").ToList());
+        foreach (var (worker, plan) in faults) Console.WriteLine($"Fault plan: {worker} rehearses {plan}");
+        return faults;
     }
 }

@@ -6,6 +6,7 @@ using Distributed.Cluster.Hosting;
 using Distributed.Cluster.Transport;
 using Distributed.Cluster.Workers;
 using Distributed.Protocol.Serialization;
+using Distributed.Worker.Faults;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,7 +21,8 @@ namespace Distributed.Worker.Hosting;
 /// </summary>
 public static class WorkerNode
 {
-    public static async Task RunAsync(ClusterSettings settings, int threads, TextWriter log, CancellationToken cancellationToken)
+    /// <param name="faults">Failures this node rehearses (`--fault`); none by default.</param>
+    public static async Task RunAsync(ClusterSettings settings, int threads, TextWriter log, CancellationToken cancellationToken, FaultPlan? faults = null)
     {
         // SIGTERM (docker stop, kill) and SIGINT end the worker; they must not merely end the current ActorSystem,
         // which would look like a downing and make the loop below rejoin.
@@ -40,7 +42,7 @@ public static class WorkerNode
 
         for (var incarnation = 1; !stop.IsCancellationRequested; incarnation++)
         {
-            using var host = Build(settings, threads, channel, tls, log);
+            using var host = Build(settings, threads, channel, tls, log, faults);
             await host.StartAsync(stop);
             var system = host.Services.GetRequiredService<ActorSystem>();
             var cluster = Akka.Cluster.Cluster.Get(system);
@@ -69,7 +71,7 @@ public static class WorkerNode
         }
     }
 
-    private static IHost Build(ClusterSettings settings, int threads, TensorChannel channel, ClusterTls? tls, TextWriter log)
+    private static IHost Build(ClusterSettings settings, int threads, TensorChannel channel, ClusterTls? tls, TextWriter log, FaultPlan? faults)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
@@ -81,7 +83,7 @@ public static class WorkerNode
             .WithActors((system, _) =>
             {
                 var name = WorkerDiscoveryActor.WorkerName(Akka.Cluster.Cluster.Get(system).SelfAddress);
-                system.ActorOf(WorkerEndpointActor.Props(WorkerActor.Props(name, threads), channel, log), ClusterRoles.WorkerEndpointName);
+                system.ActorOf(WorkerEndpointActor.Props(WorkerActor.Props(name, threads, faults), channel, log), ClusterRoles.WorkerEndpointName);
                 system.ActorOf(CoordinatorWatchActor.Props(log), "coordinator-watch");
             }));
         return builder.Build();
