@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Distributed.Cluster.Transport;
 using Microsoft.Extensions.Configuration;
 
 namespace Distributed.Cluster;
@@ -45,6 +46,9 @@ public sealed record ClusterSettings
 
     public TlsSettings Tls { get; init; } = new();
 
+    /// <summary>Timeouts, keep-alive and the connection cap of the node's tensor channel (Cluster:TensorChannel:*).</summary>
+    public TensorChannelSettings TensorChannel { get; init; } = TensorChannelSettings.Default;
+
     /// <summary>
     /// The operator's explicit consent to listen on a non-loopback address without TLS (`--insecure`); refused
     /// otherwise, see <see cref="InsecureBinding"/>.
@@ -77,6 +81,7 @@ public sealed record ClusterSettings
             DowningStableAfter = Seconds(section, "DowningStableAfterSeconds") ?? defaults.DowningStableAfter,
             Tls = TlsSettings.From(section.GetSection("Tls"), defaults.Tls),
             AllowInsecure = Flag(section, "AllowInsecure") ?? defaults.AllowInsecure,
+            TensorChannel = TensorChannelSettings.From(section.GetSection("TensorChannel"), defaults.TensorChannel),
         };
         return settings.EnsureValid();
     }

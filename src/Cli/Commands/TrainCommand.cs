@@ -254,7 +254,8 @@ public static class TrainCommand
         var tls = setup.Cluster is { } clusterSettings ? ClusterTls.Load(clusterSettings.Tls) : null;
         using var host = setup.Cluster is null ? TrainingHost.BuildLocal() : ClusterTrainingHost.Build(setup.Cluster, tls);
         await using var channel = setup.Cluster is { } channelSettings
-            ? TensorChannel.Start(channelSettings.Hostname, channelSettings.TensorPort, channelSettings.AdvertisedHostname, tls)
+            ? TensorChannel.Start(channelSettings.Hostname, channelSettings.TensorPort, channelSettings.AdvertisedHostname, tls,
+                settings: channelSettings.TensorChannel)
             : null;
         await host.StartAsync(cancellationToken);
         var system = TrainingHost.ActorSystemOf(host);

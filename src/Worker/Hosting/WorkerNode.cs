@@ -31,7 +31,8 @@ public static class WorkerNode
         using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         var stop = stopping.Token;
         var tls = ClusterTls.Load(settings.Tls);
-        await using var channel = TensorChannel.Start(settings.Hostname, settings.TensorPort, settings.AdvertisedHostname, tls);
+        await using var channel = TensorChannel.Start(settings.Hostname, settings.TensorPort, settings.AdvertisedHostname, tls,
+            settings: settings.TensorChannel);
         var seeds = string.Join(", ", settings.SeedAddresses(settings.Port));
 
         void Stop(PosixSignalContext context)
