@@ -48,7 +48,7 @@ public static class TrainingRun
         {
             var result = await outcome.Task;
             if (result.Stopped) return await StopAsync(coordinator, parameterServer, result);
-            if (!result.Succeeded) return result;
+            if (!result.Succeeded) return result with { Parameters = await LastStateAsync(parameterServer) };
             var parameters = await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30), cancellationToken);
             return result with { Parameters = parameters };
         }
@@ -75,6 +75,19 @@ public static class TrainingRun
         catch (Exception error) when (error is AskTimeoutException or TaskCanceledException)
         {
             return stopped;
+        }
+    }
+
+    /// <summary>The state a failed run's parameter server holds, for its failure checkpoint; null if the server cannot answer.</summary>
+    private static async Task<CurrentParameters?> LastStateAsync(IActorRef parameterServer)
+    {
+        try
+        {
+            return await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30));
+        }
+        catch (Exception error) when (error is AskTimeoutException or TaskCanceledException)
+        {
+            return null;
         }
     }
 

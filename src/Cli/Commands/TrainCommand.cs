@@ -16,6 +16,7 @@ using Distributed.Model.Data;
 using Distributed.Protocol;
 using Microsoft.Extensions.Hosting;
 using Distributed.Observability;
+using Distributed.Worker;
 using Distributed.Worker.Faults;
 
 namespace Distributed.Cli.Commands;
@@ -78,7 +79,17 @@ public static class TrainCommand
     private static readonly Option<string> OutputOption = new("--output")
     { Description = "Directory for metrics.jsonl and checkpoint.bin (default: runs/<model>-<timestamp>; with --resume, its directory)." };
     private static readonly Option<long> CheckpointEveryOption = new("--checkpoint-every")
-    { Description = "Also write checkpoint.bin every K applied steps (0: only at the end).", DefaultValueFactory = _ => 0 };
+    { Description = "Also write a checkpoint every K applied steps (0: by time only, see --checkpoint-minutes).", DefaultValueFactory = _ => 0 };
+    private static readonly Option<double> CheckpointMinutesOption = new("--checkpoint-minutes")
+    {
+        Description = "Also write a checkpoint whenever this many minutes have passed since the last one (0: off; with --checkpoint-every 0 too, only at the end).",
+        DefaultValueFactory = _ => CheckpointSchedule.DefaultEvery.TotalMinutes,
+    };
+    private static readonly Option<int> KeepCheckpointsOption = new("--keep-checkpoints")
+    {
+        Description = "Checkpoint files named by step (checkpoint-<step>.bin) to keep; checkpoint.bin is always the newest.",
+        DefaultValueFactory = _ => CheckpointRetention.DefaultKeep,
+    };
     private static readonly Option<string> ResumeOption = new("--resume")
     { Description = "Continue the run whose checkpoint.bin is in this directory (or this file); the other options must match that run's." };
     private static readonly Option<bool> ClusterOption = new("--cluster")
@@ -128,7 +139,7 @@ public static class TrainCommand
 
     private static IEnumerable<Option> RunOptions() =>
     [
-        CheckpointEveryOption, ResumeOption, ClusterOption, MinWorkersOption, HostnameOption, PortOption, PublicHostnameOption, TensorPortOption,
+        CheckpointEveryOption, CheckpointMinutesOption, KeepCheckpointsOption, ResumeOption, ClusterOption, MinWorkersOption, HostnameOption, PortOption, PublicHostnameOption, TensorPortOption,
         InsecureOption, FaultOption,
     ];
 
@@ -269,7 +280,11 @@ public static class TrainCommand
                 Console.WriteLine($"Coordinator node {Akka.Cluster.Cluster.Get(system).SelfAddress}, tensor channel {channel!.AdvertisedHost}:{channel.Port}, " +
                     $"TLS {(tls is null ? "off" : "on")}; waiting for {job.Plan.MinimumWorkers} worker(s) to join");
             }
-            var checkpoints = new CheckpointWriter(job, output, parameterCount, setup.CheckpointEvery, Console.Out);
+            var dataJob = job;
+            var checkpoints = new CheckpointWriter(job, output, parameterCount, setup.Checkpoints, setup.KeepCheckpoints, Console.Out,
+                // In one process the workers opened the data in this process (cached): record what the run trains on.
+                setup.Cluster is null ? () => PreparedData.Get(dataJob.Data).Fingerprint : null);
+            Console.WriteLine($"Checkpoints: {setup.Checkpoints}, at the end and on failure; the last {setup.KeepCheckpoints} kept");
             var resumePoint = setup.Resume is { } from
                 ? new TrainingRun.ResumePoint(from.State, from.Momentum, from.Header.Step, from.Header.WeightsVersion)
                 : null;
@@ -290,6 +305,9 @@ public static class TrainCommand
             if (!outcome.Succeeded)
             {
                 Console.Error.WriteLine($"Training failed at step {outcome.Failed!.Step}: {outcome.Failed.Reason}");
+                if (outcome.Parameters is { StepsApplied: > 0 } last && await checkpoints.WriteFinalAsync(last))
+                    Console.Error.WriteLine($"Wrote the parameter server's last state (step {last.StepsApplied}) to {Path.Combine(output, Checkpoint.FileName)}; " +
+                        $"continue with: distributed train --resume {output} (and the same options)");
                 return 1;
             }
             await checkpoints.WriteFinalAsync(outcome.Parameters!);
@@ -339,13 +357,18 @@ public static class TrainCommand
     }
 
     /// <summary>How this invocation runs, beyond the job itself: cluster or one process, checkpoints, resume.</summary>
-    private sealed record RunSetup(ClusterSettings? Cluster, long CheckpointEvery, Checkpoint? Resume, string? ResumePath,
+    private sealed record RunSetup(ClusterSettings? Cluster, CheckpointSchedule Checkpoints, int KeepCheckpoints, Checkpoint? Resume, string? ResumePath,
         IReadOnlyDictionary<string, FaultPlan>? Faults = null);
 
     private static (TrainingJob Job, RunSetup Setup) BindRun(ParseResult parse, TrainingJob job)
     {
         var every = parse.GetValue(CheckpointEveryOption);
-        if (every < 0) throw new ArgumentException($"--checkpoint-every {every} must be >= 0 (0: only at the end)");
+        if (every < 0) throw new ArgumentException($"--checkpoint-every {every} must be >= 0 (0: by time only)");
+        var minutes = parse.GetValue(CheckpointMinutesOption);
+        if (!(minutes >= 0) || !double.IsFinite(minutes)) throw new ArgumentException($"--checkpoint-minutes {minutes} must be >= 0 (0: off)");
+        var keep = parse.GetValue(KeepCheckpointsOption);
+        if (keep < 1) throw new ArgumentException($"--keep-checkpoints {keep} must be at least 1");
+        var schedule = new CheckpointSchedule(every, minutes > 0 ? TimeSpan.FromMinutes(minutes) : null);
         ClusterSettings? cluster = null;
         if (parse.GetValue(ClusterOption))
         {
@@ -372,7 +395,8 @@ public static class TrainCommand
         if (resumePath is not null)
         {
             resume = Checkpoint.Read(resumePath);
-            var differences = resume.Header.DifferencesFrom(job);
+            var differences = resume.Header.DifferencesFrom(job, TrainingRun.InitialWeights(job.Model, job.Plan.Seed).State.Length,
+                cluster is null ? LocalData(job, resumePath) : null);
             if (differences.Count > 0)
             {
                 throw new ArgumentException($"--resume {resumePath}: the checkpoint was written by a different run, refusing to resume it " +
@@ -382,7 +406,20 @@ public static class TrainCommand
                 job = job with { OutputDirectory = Directory.Exists(resumePath) ? resumePath : Path.GetDirectoryName(Path.GetFullPath(resumePath)) };
         }
         var faults = BindFaults(parse, job, cluster is not null);
-        return (job, new RunSetup(cluster, every, resume, resumePath, faults));
+        return (job, new RunSetup(cluster, schedule, keep, resume, resumePath, faults));
+    }
+
+    /// <summary>The fingerprint of the data in-process workers will open (cached for them); a cluster coordinator never opens the data.</summary>
+    private static DatasetFingerprint LocalData(TrainingJob job, string resumePath)
+    {
+        try
+        {
+            return PreparedData.Get(job.Data).Fingerprint;
+        }
+        catch (Exception error) when (error is DatasetFormatException or IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"--resume {resumePath}: cannot open the dataset to compare it with the checkpoint's: {error.Message}");
+        }
     }
 
     /// <summary>In one process, `--fault worker-N:...` entries name in-process workers; cluster workers are given their plans themselves.</summary>
