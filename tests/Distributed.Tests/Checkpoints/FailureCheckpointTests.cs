@@ -4,7 +4,9 @@ using Distributed.ParameterServer;
 using Distributed.Protocol;
 using Distributed.Training;
 using Distributed.Training.Checkpoints;
+using Distributed.Model.Nets;
 using Distributed.Training.Hosting;
+using Distributed.Training.Workers;
 
 namespace Distributed.Tests.Checkpoints;
 
@@ -22,23 +24,19 @@ public sealed class FailureCheckpointTests : IDisposable
             new TrainingPlan(Epochs: 1, GlobalBatch: 32, Seed: 5, new LearningRateSchedule(0.05, ScheduleKind.Constant, 0),
                 MinimumWorkers: 1, ShardTimeout: TimeSpan.FromSeconds(60)),
             SgdSettings.Default, Workers: 1, ThreadsPerWorker: 1, OutputDirectory: _directory);
-        var (state, parameterCount, _) = TrainingRun.InitialWeights(job.Model, job.Plan.Seed);
+        var model = RunModel.Build(job.Model, job.Plan.Seed);
         using var host = TrainingHost.BuildLocal();
         await host.StartAsync();
         var system = TrainingHost.ActorSystemOf(host);
 
-        var outcome = await TrainingRun.RunAsync(system, job, new NoObserver(), startLocalWorkers: false, CancellationToken.None,
-            new TrainingRun.RunOptions(Started: actors =>
-            {
-                var worker = system.ActorOf(Props.Create(() => new FailsAfterThreeSteps(state.Length)));
-                actors.Coordinator.Tell(new RegisterWorker("fails-after-three"), worker);
-            })).WaitAsync(TimeSpan.FromMinutes(3));
+        var outcome = await TrainingRun.RunAsync(system, job, new NoObserver(), new OneFailingWorker(model.InitialState.Length), CancellationToken.None,
+            new TrainingRun.RunOptions(Model: model)).WaitAsync(TimeSpan.FromMinutes(3));
 
         Assert.False(outcome.Succeeded);
         Assert.Contains("failed on every attempt", outcome.Failed!.Reason);
         var last = outcome.Parameters ?? throw new Xunit.Sdk.XunitException("a failed run returned no state");
         Assert.Equal(3, last.StepsApplied);
-        var writer = new CheckpointWriter(job, _directory, parameterCount, CheckpointSchedule.Default);
+        var writer = new CheckpointWriter(job, _directory, model.ParameterCount, CheckpointSchedule.Default);
         Assert.True(await writer.WriteFinalAsync(last));
         Assert.Equal(3, Checkpoint.Read(_directory).Header.Step);
         await host.StopAsync();
@@ -56,6 +54,18 @@ public sealed class FailureCheckpointTests : IDisposable
     }
 
     private sealed class NoObserver : ITrainingObserver;
+
+    private sealed class OneFailingWorker(int stateLength) : IWorkerSource
+    {
+        public string Description => "one worker that fails after three steps";
+
+        public IReadOnlyList<IActorRef> Attach(ActorSystem system, IActorRef coordinator, string runId)
+        {
+            var worker = system.ActorOf(Props.Create(() => new FailsAfterThreeSteps(stateLength)), $"fails-after-three-{runId}");
+            coordinator.Tell(new RegisterWorker("fails-after-three"), worker);
+            return [worker];
+        }
+    }
 
     /// <summary>Returns a zero gradient for three training shards, then fails every shard.</summary>
     private sealed class FailsAfterThreeSteps : ReceiveActor

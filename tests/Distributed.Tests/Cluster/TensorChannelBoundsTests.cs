@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using Akka.Actor;
 using Distributed.Cluster;
 using Distributed.Cluster.Transport;
-using Distributed.Cluster.Workers;
+using Distributed.Cluster.Node;
 using Distributed.Protocol;
 using Distributed.Tests.Support;
 using Microsoft.Extensions.Configuration;

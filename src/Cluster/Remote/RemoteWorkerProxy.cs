@@ -3,12 +3,12 @@ using Akka.Event;
 using Distributed.Cluster.Transport;
 using Distributed.Protocol;
 
-namespace Distributed.Cluster.Workers;
+namespace Distributed.Cluster.Remote;
 
 /// <summary>
 /// Stands in for one remote worker on the coordinator node: the coordinator sees an ordinary local worker
 /// (float arrays by reference, no Akka.Remote in its code), and this actor turns its messages into
-/// handle-carrying ones for the worker node's <see cref="WorkerEndpointActor"/> and back. It stops when the
+/// handle-carrying ones for the worker node's <see cref="Node.WorkerEndpointActor"/> and back. It stops when the
 /// worker's node is unreachable, leaves or dies; the coordinator watches it, so that is how a lost worker's
 /// shard gets reassigned within seconds. A result's handle is fetched only if it names the worker's node and the
 /// model's state length, which the proxy learns from the coordinator's own weights (every worker's first request
@@ -35,11 +35,7 @@ public sealed class RemoteWorkerProxy : ReceiveActor
         Receive<WorkRequest>(HandleRequest);
         // From the worker node.
         Receive<RemoteWorkCompleted>(HandleCompleted);
-        Receive<GradientFetched>(fetched =>
-        {
-            _coordinator.Tell(fetched.Result, Self);
-            Context.Parent.Tell(new ShardDelivered(_name, fetched.Result.Kind));
-        });
+        Receive<GradientFetched>(fetched => _coordinator.Tell(fetched.Result, Self));
         Receive<WorkerConfigured>(message => _coordinator.Tell(message, Self));
         Receive<WeightsMissing>(message => _coordinator.Tell(message, Self));
         Receive<WorkFailed>(message => _coordinator.Tell(message, Self));
@@ -74,7 +70,6 @@ public sealed class RemoteWorkerProxy : ReceiveActor
         if (remote.Buffer is not { } handle)
         {
             _coordinator.Tell(result, Self);
-            Context.Parent.Tell(new ShardDelivered(_name, result.Kind));
             return;
         }
         if (TensorHandleCheck.Problem(handle, _remote.Path.Address.Host, _stateLength) is { } problem)
@@ -91,6 +86,3 @@ public sealed class RemoteWorkerProxy : ReceiveActor
 
     private sealed record GradientFetched(WorkCompleted Result);
 }
-
-/// <summary>A proxy handed one completed shard to the coordinator (counted per worker for reports).</summary>
-public sealed record ShardDelivered(string Worker, WorkKind Kind);
