@@ -14,11 +14,14 @@ public sealed record ConfigureWorker(
     [property: Key(2)] int Seed) : IProtocolMessage;
 
 [MessagePackObject]
+/// <see cref="DataFingerprint"/> identifies the data the worker opened (sizes and sampled bytes, hashed), so the
+/// coordinator can tell workers with different data apart and checkpoints can record what a run trained on.
 public sealed record WorkerConfigured(
     [property: Key(0)] string WorkerName,
     [property: Key(1)] int StateLength,
     [property: Key(2)] int TrainCount,
-    [property: Key(3)] int TestCount) : IProtocolMessage;
+    [property: Key(3)] int TestCount,
+    [property: Key(4)] string DataFingerprint = "") : IProtocolMessage;
 
 /// <summary>
 /// One shard of one round: a training step (gradients wanted) or an evaluation pass. <see cref="State"/> holds

@@ -43,6 +43,7 @@ public sealed class ShardTrainer : IDisposable
     public int StateLength => _replica.Layout.StateLength;
     public int TrainCount => _data.Train.Count;
     public int TestCount => _data.Test.Count;
+    public string DataFingerprint => _data.Fingerprint.Hash;
 
     /// <summary>Loads weights if the request carries them; false when the request needs weights this replica lacks.</summary>
     public bool TryLoadWeights(WorkRequest request)
