@@ -38,7 +38,7 @@ COPY build/ build/
 COPY src/ src/
 # build/PatchLibTorchSharp.targets runs after publish: a no-op on the official images (their libstdc++ has
 # GLIBCXX_3.4.32), the needed patch on a Debian 12 build image.
-RUN dotnet publish src/Coordinator/Distributed.Coordinator.csproj -c Release -r linux-x64 --self-contained \
+RUN dotnet publish src/Cli/Distributed.Cli.csproj -c Release -r linux-x64 --self-contained \
       -o /app --nologo -v quiet
 
 FROM runtime AS final

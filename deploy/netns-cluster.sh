@@ -94,10 +94,10 @@ link() {
 
 executables() {
   # Each executable runs from its own project's output: their dependency sets differ.
-  COORDINATOR_DLL="$ROOT/src/Coordinator/bin/$CONFIGURATION/net10.0/distributed.dll"
+  COORDINATOR_DLL="$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/distributed.dll"
   WORKER_DLL="$ROOT/src/Worker/bin/$CONFIGURATION/net10.0/distributed-worker.dll"
   if [[ ! -f $COORDINATOR_DLL || ! -f $WORKER_DLL ]]; then
-    dotnet build "$ROOT/src/Coordinator/Distributed.Coordinator.csproj" -c "$CONFIGURATION" -v q -nologo
+    dotnet build "$ROOT/src/Cli/Distributed.Cli.csproj" -c "$CONFIGURATION" -v q -nologo
   fi
 }
 

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-dotnet build -c Release src/Coordinator -v quiet -nologo
-exec dotnet src/Coordinator/bin/Release/net10.0/distributed.dll train "$@"
+dotnet build -c Release src/Cli -v quiet -nologo
+exec dotnet src/Cli/bin/Release/net10.0/distributed.dll train "$@"

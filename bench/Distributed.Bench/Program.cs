@@ -3,8 +3,10 @@
 using System.Diagnostics;
 using Distributed.Bench;
 using Distributed.Bench.Shared;
-using Distributed.Coordinator.Hosting;
-using Distributed.Coordinator.Training;
+using Distributed.Training.Hosting;
+using Distributed.Coordinator;
+using Distributed.ParameterServer;
+using Distributed.Training;
 using Distributed.Model.Data;
 using Distributed.Model.Nets;
 using Distributed.Model.Runtime;

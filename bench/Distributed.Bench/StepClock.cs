@@ -1,5 +1,7 @@
 using System.Diagnostics;
-using Distributed.Coordinator.Training;
+using Distributed.Coordinator;
+using Distributed.ParameterServer;
+using Distributed.Training;
 using Distributed.Protocol;
 
 namespace Distributed.Bench;

@@ -14,7 +14,7 @@ public sealed record ShardContribution(
 /// <summary>
 /// Every shard of a step, in shard order, each exactly once; <see cref="IncludeGradient"/> asks for the averaged
 /// gradient back (health steps). The shard buffers pass to the parameter server, which returns them to
-/// <see cref="TensorBufferPool.Shared"/> once averaged: the sender must not touch them afterwards.
+/// the tensor buffer pool once averaged: the sender must not touch them afterwards.
 /// </summary>
 [MessagePackObject]
 public sealed record ApplyStep(

@@ -6,6 +6,7 @@ using Distributed.Protocol;
 using Distributed.Worker.Health;
 using TorchSharp;
 using static TorchSharp.torch;
+using Distributed.Cluster.Transport;
 
 namespace Distributed.Worker;
 

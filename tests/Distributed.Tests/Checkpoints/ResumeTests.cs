@@ -1,7 +1,9 @@
 using Akka.Actor;
-using Distributed.Coordinator.Checkpoints;
-using Distributed.Coordinator.Hosting;
-using Distributed.Coordinator.Training;
+using Distributed.Training.Checkpoints;
+using Distributed.Training.Hosting;
+using Distributed.Coordinator;
+using Distributed.ParameterServer;
+using Distributed.Training;
 using Distributed.Protocol;
 using Distributed.Tests.Cluster;
 

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Distributed.Coordinator.Checkpoints;
+using Distributed.Training.Checkpoints;
 using Xunit.Abstractions;
 
 namespace Distributed.Tests.Cluster;

@@ -3,7 +3,7 @@ using MemberStatus = Akka.Cluster.MemberStatus;
 using Akka.Hosting;
 using Distributed.Cluster;
 using Distributed.Cluster.Hosting;
-using Distributed.Coordinator.Hosting;
+using Distributed.Training.Hosting;
 using Distributed.Protocol.Serialization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

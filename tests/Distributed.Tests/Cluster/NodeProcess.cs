@@ -164,7 +164,7 @@ public static class BuildOutput
 
     public static string RepositoryRoot => Root.Value;
 
-    public static string Coordinator => Find("src/Coordinator", "distributed.dll");
+    public static string Coordinator => Find("src/Cli", "distributed.dll");
     public static string Worker => Find("src/Worker", "distributed-worker.dll");
 
     private static string Find(string project, string file)

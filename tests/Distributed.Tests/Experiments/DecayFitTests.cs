@@ -1,4 +1,4 @@
-using Distributed.Coordinator.Experiments;
+using Distributed.Experiments;
 
 namespace Distributed.Tests.Experiments;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Distributed.Coordinator.Experiments;
+using Distributed.Experiments;
+using Distributed.Cli.Commands;
 
 namespace Distributed.Tests.Experiments;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
-using Distributed.Coordinator.Experiments;
+using Distributed.Experiments;
+using Distributed.Cli.Commands;
 
 namespace Distributed.Tests.Experiments;
 

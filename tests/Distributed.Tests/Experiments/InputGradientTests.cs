@@ -1,4 +1,4 @@
-using Distributed.Coordinator.Experiments;
+using Distributed.Experiments;
 using Distributed.Model.GradientHealth;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Distributed.Coordinator.Experiments;
+using Distributed.Experiments;
 
 namespace Distributed.Tests.Experiments;
 

@@ -15,7 +15,7 @@ public sealed class HealthProbeSafetyTests
     {
         TorchRuntime.UseThreadsOnThisThread(1);
         using var trainer = new ShardTrainer(Configuration);
-        var state = Distributed.Coordinator.Training.TrainingRun.InitialWeights(Configuration.Model, 3).State;
+        var state = Distributed.Training.TrainingRun.InitialWeights(Configuration.Model, 3).State;
 
         var probedRequest = new WorkRequest(1, WorkKind.Train, 0, 0, 0, [5], state, ProbeHealth: true);
         Assert.True(trainer.TryLoadWeights(probedRequest));

@@ -1,8 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
-using Distributed.Coordinator.Cli;
-using Distributed.Coordinator.Telemetry;
-using Distributed.Coordinator.Training;
+using Distributed.Cli.Commands;
+using Distributed.Observability;
+using Distributed.Observability.Telemetry;
+using Distributed.Coordinator;
+using Distributed.ParameterServer;
+using Distributed.Training;
 using Distributed.Protocol;
 
 namespace Distributed.Tests.Operations;

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Distributed.Coordinator.Cli;
-using Distributed.Coordinator.Telemetry;
+using Distributed.Cli.Commands;
+using Distributed.Observability;
+using Distributed.Observability.Telemetry;
 using Distributed.Tests.Cluster;
 using Distributed.Tests.Support;
 using Xunit.Abstractions;

@@ -1,9 +1,12 @@
 using System.Net;
 using Akka.Actor;
-using Distributed.Coordinator.Checkpoints;
-using Distributed.Coordinator.Cli;
-using Distributed.Coordinator.Telemetry;
-using Distributed.Coordinator.Training;
+using Distributed.Training.Checkpoints;
+using Distributed.Cli.Commands;
+using Distributed.Observability;
+using Distributed.Observability.Telemetry;
+using Distributed.Coordinator;
+using Distributed.ParameterServer;
+using Distributed.Training;
 using Distributed.Protocol;
 using Distributed.Tests.Support;
 
@@ -51,7 +54,7 @@ public sealed class OperationsRunFixture : IAsyncLifetime
         {
             var dashboard = observability.Dashboard!;
             using var http = new HttpClient { BaseAddress = dashboard.Url, Timeout = TimeSpan.FromSeconds(30) };
-            var run = TrainingRun.RunAsync(system, job, new Coordinator.Reporting.CompositeObserver(Recorded, observability.Observer),
+            var run = TrainingRun.RunAsync(system, job, new Observability.Reporting.CompositeObserver(Recorded, observability.Observer),
                 startLocalWorkers: true, CancellationToken.None);
 
             // While it runs: wait for a few steps, then scrape.

@@ -1,6 +1,8 @@
 using Akka.Actor;
-using Distributed.Coordinator.Telemetry;
-using Distributed.Coordinator.Training;
+using Distributed.Observability.Telemetry;
+using Distributed.Coordinator;
+using Distributed.ParameterServer;
+using Distributed.Training;
 using Distributed.Model.GradientHealth;
 using Distributed.Protocol;
 using Distributed.Tests.Support;

@@ -1,4 +1,5 @@
 using Distributed.Protocol;
+using Distributed.Cluster.Transport;
 
 namespace Distributed.Tests.Protocol;
 

@@ -1,4 +1,6 @@
-using Distributed.Coordinator.Training;
+using Distributed.Coordinator;
+using Distributed.ParameterServer;
+using Distributed.Training;
 using Distributed.Protocol;
 
 namespace Distributed.Tests.Support;

@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Akka.TestKit;
-using Distributed.Coordinator.Training;
+using Distributed.Coordinator;
+using Distributed.ParameterServer;
+using Distributed.Training;
 using Distributed.Protocol;
 using Distributed.Tests.Support;
 

@@ -1,4 +1,6 @@
-using Distributed.Coordinator.Training;
+using Distributed.Coordinator;
+using Distributed.ParameterServer;
+using Distributed.Training;
 using Distributed.Protocol;
 using Distributed.Tests.Support;
 using Xunit.Abstractions;

@@ -1,5 +1,7 @@
 using Akka.Actor;
-using Distributed.Coordinator.Training;
+using Distributed.Coordinator;
+using Distributed.ParameterServer;
+using Distributed.Training;
 using Distributed.Protocol;
 using Distributed.Tests.Support;
 

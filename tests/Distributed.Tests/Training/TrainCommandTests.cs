@@ -1,4 +1,5 @@
-using Distributed.Coordinator.Cli;
+using Distributed.Cli.Commands;
+using Distributed.Observability;
 using Distributed.Protocol;
 
 namespace Distributed.Tests.Training;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Distributed.Coordinator.Checkpoints;
+using Distributed.Training.Checkpoints;
 using Distributed.Tests.Cluster;
 
 namespace Distributed.Tests.Training;

@@ -1,0 +1,145 @@
+using System.Diagnostics.Metrics;
+using Distributed.Coordinator;
+using Distributed.ParameterServer;
+using Distributed.Training;
+using Distributed.Protocol;
+
+namespace Distributed.Observability.Telemetry;
+
+/// <summary>
+/// The run's metrics as System.Diagnostics.Metrics instruments, exported at /metrics in Prometheus text format by
+/// OpenTelemetry (see docs/operations.md for the list). Instrument names carry no unit: the exporter appends it
+/// from the instrument's unit ("s" → _seconds) and "_total" to counters. Counters and histograms are recorded as
+/// the coordinator reports; gauges read the latest figures from <see cref="RunTelemetry"/> at scrape time.
+/// </summary>
+public sealed class TrainingMetrics : ITrainingObserver, IDisposable
+{
+    public const string DefaultMeterName = "Distributed.Training";
+
+    /// <summary>Seconds: 1 ms to 10 s covers a tiny test model's shard and a slow remote worker's step.</summary>
+    private static readonly double[] DurationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _steps;
+    private readonly Counter<long> _epochs;
+    private readonly Counter<long> _images;
+    private readonly Counter<long> _healthSamples;
+    private readonly Histogram<double> _stepDuration;
+    private readonly Histogram<double> _phaseDuration;
+    private readonly Histogram<double> _workerShardDuration;
+
+    public TrainingMetrics(RunTelemetry telemetry, string meterName = DefaultMeterName)
+    {
+        MeterName = meterName;
+        _meter = new Meter(meterName);
+        var durations = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets };
+        _steps = _meter.CreateCounter<long>("distributed_steps", description: "Training steps applied (exactly once each).");
+        _epochs = _meter.CreateCounter<long>("distributed_epochs", description: "Epochs completed (with their evaluation).");
+        _images = _meter.CreateCounter<long>("distributed_images", description: "Training images processed; rate() of it is the throughput.");
+        _healthSamples = _meter.CreateCounter<long>("distributed_health_samples", description: "Steps on which gradient health was measured.");
+        _stepDuration = _meter.CreateHistogram("distributed_step_duration", "s", "Wall time of a training step, from dispatch to applied update.", advice: durations);
+        _phaseDuration = _meter.CreateHistogram("distributed_step_phase_duration", "s",
+            "A step's wall time split by phase (mean per worker): compute, transfer, wait (for the slowest shard), aggregation, optimizer, health, other.",
+            advice: durations);
+        _workerShardDuration = _meter.CreateHistogram("distributed_worker_shard_duration", "s",
+            "Per worker: time from sending a training shard to receiving its gradient.", advice: durations);
+
+        _meter.CreateObservableGauge("distributed_images_per_second", () => Finite(telemetry.Latest().ImagesPerSecond),
+            description: "Training throughput, smoothed over recent steps.");
+        _meter.CreateObservableGauge("distributed_train_loss", () => Finite(telemetry.Latest().Loss),
+            description: "Training loss (cross-entropy), smoothed over recent steps.");
+        _meter.CreateObservableGauge("distributed_train_accuracy_ratio", () => Finite(telemetry.Latest().Accuracy),
+            description: "Training accuracy, smoothed over recent steps.");
+        _meter.CreateObservableGauge("distributed_test_accuracy_ratio", () => Finite(telemetry.Latest().TestAccuracy),
+            description: "Test accuracy of the latest evaluation.");
+        _meter.CreateObservableGauge("distributed_learning_rate", () => Finite(telemetry.Latest().LearningRate),
+            description: "Learning rate of the latest step.");
+        _meter.CreateObservableGauge("distributed_gradient_norm", () => Finite(telemetry.Latest().GradientNorm),
+            description: "L2 norm of the latest step's averaged gradient.");
+        _meter.CreateObservableGauge<long>("distributed_epoch", () => [new Measurement<long>(telemetry.Latest().Epoch)],
+            description: "Epoch in progress (0-based).");
+        _meter.CreateObservableGauge<int>("distributed_workers", () =>
+        {
+            var membership = telemetry.Latest().Membership;
+            return
+            [
+                new Measurement<int>(membership.Live, new KeyValuePair<string, object?>("state", "live")),
+                new Measurement<int>(membership.Joining, new KeyValuePair<string, object?>("state", "joining")),
+                new Measurement<int>(membership.Unreachable, new KeyValuePair<string, object?>("state", "unreachable")),
+                new Measurement<int>(membership.Rejected, new KeyValuePair<string, object?>("state", "rejected")),
+            ];
+        }, description: "Workers by state: live, joining (configuring), unreachable (missed a deadline), rejected.");
+        _meter.CreateObservableGauge("distributed_worker_straggler_score", () => telemetry.StragglerScores()
+                .Select(s => new Measurement<double>(s.StragglerScore, new KeyValuePair<string, object?>("worker", s.Worker))),
+            description: "Per worker: shard time over the step's median shard time, smoothed (1 = typical, > 1 = slower).");
+        _meter.CreateObservableGauge<double>("distributed_checkpoint_age", () => telemetry.CheckpointAgeSeconds is { } age ? [new Measurement<double>(age)] : [],
+            "s", "Time since checkpoint.bin was last written; absent while there is none.");
+        _meter.CreateObservableGauge<double>("distributed_health_overhead_ratio", () => telemetry.HealthOverhead is { } overhead ? [new Measurement<double>(overhead)] : [],
+            description: "Fraction of step time spent in gradient-health probes.");
+
+        _meter.CreateObservableGauge("distributed_layer_gradient_norm", () => LayerMeasurements(telemetry, l => l.GradientNorm),
+            description: "Per weight layer: L2 norm of the averaged gradient at the latest health step.");
+        _meter.CreateObservableGauge("distributed_layer_update_ratio", () => LayerMeasurements(telemetry, l => l.UpdateRatio),
+            description: "Per weight layer: norm of the applied update over the norm of the weights at the latest health step.");
+        _meter.CreateObservableGauge("distributed_gradient_first_last_ratio", () => HealthMeasurement(telemetry, h => h.FirstToLastGradientRatio),
+            description: "First weight layer's gradient norm over the last one's (<< 1: vanishing, >> 1: exploding).");
+        _meter.CreateObservableGauge("distributed_dead_relu_ratio", () => HealthMeasurement(telemetry, h => h.DeadFraction),
+            description: "Fraction of rectifier channels that fired for no input of the shard (mean over layers).");
+        _meter.CreateObservableGauge("distributed_relu_coactivation_ratio", () => HealthMeasurement(telemetry, h => h.CoActivation),
+            description: "Fraction of pairs of inputs on which a rectifier unit fires for both (mean over units and layers; ~0.25 with batch norm).");
+        _meter.CreateObservableGauge("distributed_shattering_autocorrelation", () =>
+            {
+                var health = telemetry.Latest().Health;
+                return health is null
+                    ? []
+                    : health.ShatteringAutocorrelation.Select((value, k) => new Measurement<double>(value, new KeyValuePair<string, object?>("lag", k + 1)));
+            },
+            description: "Autocorrelation of the loss's input gradient along a path between two samples, by lag (near 1: smooth, near 0: shattered).");
+    }
+
+    public string MeterName { get; }
+
+    public void OnStep(StepCompleted step)
+    {
+        _steps.Add(1);
+        _images.Add(step.Samples);
+        _stepDuration.Record(step.StepMilliseconds / 1000);
+    }
+
+    public void OnEpoch(EpochCompleted epoch) => _epochs.Add(1);
+
+    public void OnHealth(HealthSample health) => _healthSamples.Add(1);
+
+    public void OnTimings(StepTimings timings)
+    {
+        var breakdown = RunTelemetry.Breakdown(timings);
+        Phase("compute", breakdown.Compute);
+        Phase("transfer", breakdown.Transfer);
+        Phase("wait", breakdown.Wait);
+        Phase("aggregation", breakdown.Aggregation);
+        Phase("optimizer", breakdown.Optimizer);
+        Phase("health", breakdown.Health);
+        Phase("other", breakdown.Other);
+        foreach (var shard in timings.Shards)
+        {
+            _workerShardDuration.Record((shard.ReceivedMilliseconds - shard.SentMilliseconds) / 1000,
+                new KeyValuePair<string, object?>("worker", shard.Worker));
+        }
+    }
+
+    private void Phase(string phase, double milliseconds) =>
+        _phaseDuration.Record(milliseconds / 1000, new KeyValuePair<string, object?>("phase", phase));
+
+    private static IEnumerable<Measurement<double>> Finite(double value) =>
+        double.IsFinite(value) ? [new Measurement<double>(value)] : [];
+
+    private static IEnumerable<Measurement<double>> HealthMeasurement(RunTelemetry telemetry, Func<HealthFigures, double> value) =>
+        telemetry.Latest().Health is { } health ? Finite(value(health)) : [];
+
+    private static IEnumerable<Measurement<double>> LayerMeasurements(RunTelemetry telemetry, Func<LayerHealth, double> value) =>
+        telemetry.Latest().Health is { } health
+            ? health.Layers.Where(l => double.IsFinite(value(l))).Select(l => new Measurement<double>(value(l), new KeyValuePair<string, object?>("layer", l.Layer)))
+            : [];
+
+    public void Dispose() => _meter.Dispose();
+}
