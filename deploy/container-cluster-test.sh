@@ -306,3 +306,58 @@ grep -q "after $total steps" "$work/coordinator-resumed.log" || die "the resumed
 say "resumed from step $stopped_at to $total: every step once"
 
 say "PASSED in $(elapsed)"
+
+# Optional, for docs/cluster.md: the same job in containers and as loopback processes of the very same published
+# binaries, back to back, with no faults. Throughput is images over the summed step times (metrics.jsonl), so
+# start-up and evaluation are left out of both.
+if [ "${DISTRIBUTED_CONTAINER_BENCH:-0}" = 1 ]; then
+  bench_steps=${BENCH_STEPS:-400}
+  export MIN_WORKERS=${BENCH_WORKERS:-2} RUN_NAME=bench CHECKPOINT_EVERY=1000 DEPTH=${BENCH_DEPTH:-20} BATCH_SIZE=128
+  bench_args="--max-steps $bench_steps --train-limit 60000 --test-limit 1000 --warmup-epochs 0 --health-every 0 --shard-timeout 120"
+  throughput() { awk -v b="$BATCH_SIZE" '/"type":"step"/ { match($0, /"step_ms":[0-9.]+/); ms += substr($0, RSTART + 10, RLENGTH - 10); n++ }
+    END { printf "%.0f", n * b / (ms / 1000) }' "$1"; }
+  for round in 1 2; do
+    compose down --timeout 5 >/dev/null 2>&1
+    rm -rf "$RUNS_DIR/bench"
+    export TRAIN_ARGS=$bench_args
+    bench_started=$(date +%s)
+    compose up -d --no-build --scale worker="$MIN_WORKERS" >>"$work/compose-up.log" 2>&1 || die "compose up (bench) failed"
+    wait_for "the benchmark run in containers" 1800 exited "$(coordinator_container)"
+    container_wall=$(( $(date +%s) - bench_started ))
+    container_rate=$(throughput "$RUNS_DIR/bench/metrics.jsonl")
+    compose down --timeout 5 >/dev/null 2>&1
+
+    # The same binaries on the host, on loopback: TLS too, with the same certificates.
+    app=$work/app
+    rm -rf "$app" "$work/bench-process"
+    for part in coordinator worker; do
+      mkdir -p "$app/$part"
+      cp -al "$published/$part/native/." "$published/$part/managed/." "$app/$part/" 2>/dev/null \
+        || cp -a "$published/$part/native/." "$published/$part/managed/." "$app/$part/"
+    done
+    port=$((20000 + RANDOM % 20000))
+    export DISTRIBUTED_CLUSTER__TLS__ENABLED=true DISTRIBUTED_CLUSTER__TLS__CERTIFICATEPATH=$work/certs/node/node.pfx \
+      DISTRIBUTED_CLUSTER__TLS__AUTHORITYPATH=$work/certs/node/ca.crt DISTRIBUTED_CLUSTER__TLS__CERTIFICATEPASSWORD=
+    bench_started=$(date +%s)
+    # shellcheck disable=SC2086
+    "$app/coordinator/distributed" train --cluster --min-workers "$MIN_WORKERS" --port "$port" --data "$DATASET_DIR" \
+      --depth "$DEPTH" --epochs "$EPOCHS" --batch-size "$BATCH_SIZE" --output "$work/bench-process" --dashboard-port 0 $bench_args \
+      >"$work/bench-coordinator.log" 2>&1 &
+    coordinator_pid=$!
+    worker_pids=()
+    for _ in $(seq "$MIN_WORKERS"); do
+      "$app/worker/distributed-worker" --threads "$WORKER_THREADS" --seed-nodes "127.0.0.1:$port" >>"$work/bench-workers.log" 2>&1 &
+      worker_pids+=($!)
+    done
+    wait "$coordinator_pid" || die "the process-cluster benchmark run failed; see $work/bench-coordinator.log"
+    process_wall=$(( $(date +%s) - bench_started ))
+    kill "${worker_pids[@]}" 2>/dev/null || true
+    wait "${worker_pids[@]}" 2>/dev/null || true
+    unset DISTRIBUTED_CLUSTER__TLS__ENABLED DISTRIBUTED_CLUSTER__TLS__CERTIFICATEPATH DISTRIBUTED_CLUSTER__TLS__AUTHORITYPATH \
+      DISTRIBUTED_CLUSTER__TLS__CERTIFICATEPASSWORD
+    process_rate=$(throughput "$work/bench-process/metrics.jsonl")
+    say "bench round $round, ResNet-$DEPTH, $MIN_WORKERS workers x $WORKER_THREADS thread, batch $BATCH_SIZE, $bench_steps steps, TLS:" \
+      "containers $container_rate img/s (${container_wall}s wall), loopback processes $process_rate img/s (${process_wall}s wall)," \
+      "ratio $(awk -v c="$container_rate" -v p="$process_rate" 'BEGIN { printf "%.3f", c / p }')"
+  done
+fi
