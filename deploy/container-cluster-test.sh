@@ -122,7 +122,11 @@ if ! docker image inspect "$coordinator_image" >/dev/null 2>&1 || ! docker image
       | tar -x -C "$stage"
     for app in coordinator worker; do
       project=$coordinator_project; [ $app = worker ] && project=$worker_project
-      (cd "$stage" && dotnet publish "$project" -c Release -r linux-x64 --self-contained -o "$published/raw-$app" -nologo -v quiet) \
+      # The distributed executable references Training, which references the worker executable; with a runtime
+      # identifier both the RID-less and the linux-x64 build of the worker offer their apphost and .json files. The
+      # coordinator image never starts the worker, so which copy lands there does not matter.
+      (cd "$stage" && dotnet publish "$project" -c Release -r linux-x64 --self-contained -p:ErrorOnDuplicatePublishOutputFiles=false \
+        -o "$published/raw-$app" -nologo -v quiet) \
         || die "dotnet publish $project failed"
       # Native libraries (libtorch, the .NET runtime) in one layer, which only package updates change.
       mkdir -p "$published/$app/native" "$published/$app/managed"

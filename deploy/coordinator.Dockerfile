@@ -38,8 +38,10 @@ COPY build/ build/
 COPY src/ src/
 # build/PatchLibTorchSharp.targets runs after publish: a no-op on the official images (their libstdc++ has
 # GLIBCXX_3.4.32), the needed patch on a Debian 12 build image.
+# ErrorOnDuplicatePublishOutputFiles: Training references the worker executable, whose apphost and .json files come
+# both from its RID-less and its linux-x64 build; the coordinator image never starts the worker.
 RUN dotnet publish src/Cli/Distributed.Cli.csproj -c Release -r linux-x64 --self-contained \
-      -o /app --nologo -v quiet
+      -p:ErrorOnDuplicatePublishOutputFiles=false -o /app --nologo -v quiet
 
 FROM runtime AS final
 COPY --from=build /app /app/
