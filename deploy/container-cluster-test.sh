@@ -114,10 +114,12 @@ if ! docker image inspect "$coordinator_image" >/dev/null 2>&1 || ! docker image
   if [ ! -f "$published/complete" ]; then
     say "publishing $coordinator_project and $worker_project self-contained for linux-x64 ($source_hash)"
     # From a copy of the sources: a RID-specific restore in the work tree would make the next plain build restore
-    # and recompile everything.
+    # and recompile everything. The copy keeps its bin/ and obj/ between runs and tar keeps the files' times, so
+    # only projects whose sources changed compile again; files deleted from the sources go from the copy too.
     stage=$cache/stage
-    rm -rf "$stage" "$published"
+    rm -rf "$published"
     mkdir -p "$stage"
+    find "$stage" -mindepth 1 \( -name bin -o -name obj \) -prune -o -type f -print0 | xargs -0 rm -f
     tar -c --exclude=bin --exclude=obj global.json Directory.Build.props Directory.Build.targets Directory.Packages.props build src \
       | tar -x -C "$stage"
     for app in coordinator worker; do
@@ -134,7 +136,6 @@ if ! docker image inspect "$coordinator_image" >/dev/null 2>&1 || ! docker image
       mv "$published/raw-$app"/* "$published/$app/managed/"
       rmdir "$published/raw-$app"
     done
-    rm -rf "$stage"
     touch "$published/complete"
   fi
   for app in coordinator worker; do
@@ -146,7 +147,8 @@ if ! docker image inspect "$coordinator_image" >/dev/null 2>&1 || ! docker image
     cp -al "$published/$app" "$context/published" 2>/dev/null || cp -a "$published/$app" "$context/published"
     say "building $image"
     docker build -q -f "deploy/$app.Dockerfile" --target prebuilt --build-arg RUNTIME_IMAGE="$base_image" \
-      --label distributed.source="$source_hash" -t "$image" "$context" >/dev/null || die "docker build of $image failed"
+      --label distributed.source="$source_hash" -t "$image" "$context" >"$cache/build-$app.log" 2>&1 \
+      || { cat "$cache/build-$app.log" >&2; die "docker build of $image failed"; }
     rm -rf "$context"
   done
   # Only the current sources' images and output are kept.
