@@ -24,6 +24,7 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
     private readonly Counter<long> _epochs;
     private readonly Counter<long> _images;
     private readonly Counter<long> _healthSamples;
+    private readonly Counter<long> _samples;
     private readonly Histogram<double> _stepDuration;
     private readonly Histogram<double> _phaseDuration;
     private readonly Histogram<double> _workerShardDuration;
@@ -37,6 +38,8 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
         _epochs = _meter.CreateCounter<long>("distributed_epochs", description: "Epochs completed (with their evaluation).");
         _images = _meter.CreateCounter<long>("distributed_images", description: "Training images processed; rate() of it is the throughput.");
         _healthSamples = _meter.CreateCounter<long>("distributed_health_samples", description: "Steps on which gradient health was measured.");
+        _samples = _meter.CreateCounter<long>("distributed_ledger_samples",
+            description: "The sample ledger, counted at each epoch's end: training samples applied exactly once (outcome=applied), applied again (duplicated), planned but never applied (dropped).");
         _stepDuration = _meter.CreateHistogram("distributed_step_duration", "s", "Wall time of a training step, from dispatch to applied update.", advice: durations);
         _phaseDuration = _meter.CreateHistogram("distributed_step_phase_duration", "s",
             "A step's wall time split by phase (mean per worker): compute, transfer, wait (for the slowest shard), aggregation, optimizer, health, other.",
@@ -106,7 +109,14 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
         _stepDuration.Record(step.StepMilliseconds / 1000);
     }
 
-    public void OnEpoch(EpochCompleted epoch) => _epochs.Add(1);
+    public void OnEpoch(EpochCompleted epoch)
+    {
+        _epochs.Add(1);
+        if (epoch.Samples is not { } ledger) return;
+        _samples.Add(ledger.Applied, new KeyValuePair<string, object?>("outcome", "applied"));
+        _samples.Add(ledger.Duplicated, new KeyValuePair<string, object?>("outcome", "duplicated"));
+        _samples.Add(ledger.Dropped, new KeyValuePair<string, object?>("outcome", "dropped"));
+    }
 
     public void OnHealth(HealthSample health) => _healthSamples.Add(1);
 

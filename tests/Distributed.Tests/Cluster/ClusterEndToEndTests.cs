@@ -61,6 +61,10 @@ public sealed partial class ClusterEndToEndTests(ITestOutputHelper output) : IDi
         var checkpoint = Checkpoint.Read(runDirectory);
         Assert.Equal(TotalSteps, checkpoint.Header.Step);
         Assert.Equal(TotalSteps, checkpoint.Header.WeightsVersion);
+        // The sample ledger of every finished epoch is clean: each of the 4096 samples applied exactly once, despite the kill.
+        var ledgers = Metrics.Ledgers(runDirectory);
+        Assert.NotEmpty(ledgers);
+        Assert.All(ledgers, ledger => Assert.Equal((4096L, 0L, 0L), ledger));
 
         // The joiner really worked: the coordinator's report credits it with training shards.
         var joinerShards = ShardsOf(coordinator.Output, joinerAddress);

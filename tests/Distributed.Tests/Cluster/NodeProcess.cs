@@ -193,6 +193,21 @@ public static class Metrics
         return steps;
     }
 
+    /// <summary>Each finished epoch's sample ledger from metrics.jsonl: (applied, duplicated, dropped).</summary>
+    public static IReadOnlyList<(long Applied, long Duplicated, long Dropped)> Ledgers(string directory)
+    {
+        var ledgers = new List<(long, long, long)>();
+        foreach (var line in File.ReadLines(Path.Combine(directory, "metrics.jsonl")))
+        {
+            using var row = System.Text.Json.JsonDocument.Parse(line);
+            var root = row.RootElement;
+            if (root.GetProperty("type").GetString() != "epoch" || !root.TryGetProperty("samples_applied", out var applied)
+                || applied.ValueKind == System.Text.Json.JsonValueKind.Null) continue;
+            ledgers.Add((applied.GetInt64(), root.GetProperty("samples_duplicated").GetInt64(), root.GetProperty("samples_dropped").GetInt64()));
+        }
+        return ledgers;
+    }
+
     public static long LastStep(string directory) => Steps(directory) is { Count: > 0 } steps ? steps.Max() : -1;
 
     public static async Task WaitForStepAsync(string directory, long step, TimeSpan timeout, NodeProcess coordinator)

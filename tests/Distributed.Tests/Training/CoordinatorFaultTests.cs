@@ -42,6 +42,7 @@ public sealed partial class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(1, finished.Steps);
         Assert.Equal(new float[] { -2f, -2f, -2f, -2f }, finished.State!);
         Assert.Equal(1, finished.ReassignedShards);
+        Assert.Equal(new SampleTally(TrainSamples, 0, 0), finished.Samples);
     }
 
     [Fact]
@@ -58,6 +59,7 @@ public sealed partial class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
 
         var finished = await ExpectFinishedAsync();
         Assert.Equal(new float[] { -3f, -1f, -3f, -1f }, finished.State!);
+        Assert.Equal(new SampleTally(TrainSamples, 0, 0), finished.Samples);
     }
 
     [Fact]
@@ -75,6 +77,7 @@ public sealed partial class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(1, finished.Steps);
         Assert.Equal(new float[] { -3f, -3f, -3f, -3f }, finished.State!);
         Assert.Equal(1, finished.DiscardedResults);
+        Assert.Equal(new SampleTally(TrainSamples, 0, 0), finished.Samples);
     }
 
     [Fact]
