@@ -161,7 +161,8 @@ public static class DepthExperiment
         return (images, labels);
     }
 
-    private static List<Verdict> EvaluateClaims(DepthResults results)
+    /// <summary>He et al.'s expectations about a finished sweep, each decided by a <see cref="VerdictRule"/>.</summary>
+    public static List<Verdict> EvaluateClaims(DepthResults results)
     {
         var claims = new List<Verdict>();
         var depths = results.Options.Depths.Order().ToList();

@@ -92,6 +92,39 @@ public static class ShatteredClaims
                 "R ≥ 0.9; ×1/√2 = 0.707 per layer", "R bound cleared by 2 standard errors; factor within 15 %",
                 VerdictRule.All(VerdictRule.Above(points[^1].NeighbourCorrelation, 0.9, Se(points[^1])), VerdictRule.WithinRelative(factor, Math.Sqrt(0.5), 0.15))));
         }
+        claims.AddRange(GainClaims(results));
         return claims;
+    }
+
+    /// <summary>
+    /// What sets the resnet's decay: the same blocks with the stream rescaled by 1/√(1 + β²) have a constant backward
+    /// gain instead of one falling like 1/(1 + β²l). If the falling gain is what makes the decay a slow power law,
+    /// the rescaled net must decorrelate faster at every depth past the first blocks, and exponentially rather than
+    /// as a power law (its fit is judged in the ensemble verdicts).
+    /// </summary>
+    private static IEnumerable<Verdict> GainClaims(ShatteredResults results)
+    {
+        foreach (var distance in results.Ensemble.Select(e => e.Distance).Distinct().Order())
+        {
+            EnsemblePoint? At(string variant, int depth) =>
+                results.Ensemble.FirstOrDefault(e => e.Variant == variant && e.Depth == depth && Math.Abs(e.Distance - distance) < 1e-9);
+            var depths = results.Options.Depths.Distinct().Order().Where(d => d >= 4 && At("resnet-bn", d) is not null && At("resnet-bn-rescaled", d) is not null).ToList();
+            if (depths.Count == 0) continue;
+            var fits = results.EnsembleFits.Where(f => Math.Abs(f.Distance - distance) < 1e-9).ToList();
+            var plain = fits.FirstOrDefault(f => f.Variant.Name == "resnet-bn");
+            var rescaled = fits.FirstOrDefault(f => f.Variant.Name == "resnet-bn-rescaled");
+            static double Spread(EnsemblePoint p) => ShatteredVerdicts.Sigmas * (double.IsNaN(p.StdErr) ? 0 : p.StdErr);
+            yield return new Verdict(
+                Format($"The falling backward gain of batch-normed blocks sets the resnet's slow decay (|Δx| = {distance:0.00}): with it held constant, R falls faster"),
+                string.Join("; ", depths.Select(d => Format($"L={d}: {At("resnet-bn-rescaled", d)!.Correlation:0.000} vs {At("resnet-bn", d)!.Correlation:0.000}"))),
+                "rescaled R < resnet-bn R", "at every depth from 4 on, by 2 standard errors of the difference",
+                VerdictRule.All(depths.Select(d =>
+                {
+                    var (a, b) = (At("resnet-bn-rescaled", d)!, At("resnet-bn", d)!);
+                    return VerdictRule.Below(a.Correlation - b.Correlation, 0, Math.Sqrt(Spread(a) * Spread(a) + Spread(b) * Spread(b)));
+                })),
+                plain is null || rescaled is null ? "" : Format($"fit R² exponential / power law: resnet-bn {plain.Exponential?.RSquared ?? double.NaN:0.00} / {plain.PowerLaw?.RSquared ?? double.NaN:0.00}, rescaled {rescaled.Exponential?.RSquared ?? double.NaN:0.00} / {rescaled.PowerLaw?.RSquared ?? double.NaN:0.00}"),
+                "rescaling the stream does not speed up decorrelation: the gain is not what holds the resnet's gradients together");
+        }
     }
 }

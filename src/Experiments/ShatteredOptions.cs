@@ -29,7 +29,7 @@ public sealed record ShatteredOptions(
     int Threads)
 {
     public static ShatteredOptions Default { get; } = new(
-        Depths: [1, 2, 4, 8, 12, 16, 24, 32, 50],
+        Depths: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 50],
         Width: 200,
         Points: 256,
         Seeds: 8,
@@ -37,7 +37,7 @@ public sealed record ShatteredOptions(
         MaxLag: 16,
         Variants: ShatteredVariant.All.Select(v => v.Name).ToArray(),
         EnsembleSeeds: 64,
-        EnsembleDistances: [0.25, 1.0],
+        EnsembleDistances: [0.05, 0.25, 1.0],
         EnsembleVariants: ["plain-bn", "resnet-bn", "resnet-bn-beta0.5", "resnet-bn-beta0.1", "resnet-bn-rescaled"],
         Threads: 1);
 
@@ -47,10 +47,10 @@ public sealed record ShatteredOptions(
     /// </summary>
     public static ShatteredOptions Quick { get; } = Default with
     {
-        Depths = [1, 4, 12, 24],
+        Depths = [1, 2, 3, 4, 12, 32],
         Seeds = 3,
         EnsembleSeeds = 24,
-        EnsembleDistances = [1.0],
+        EnsembleDistances = [0.25],
         EnsembleVariants = ["plain-bn", "resnet-bn", "resnet-bn-rescaled"],
     };
 

@@ -78,7 +78,7 @@ public sealed record ShatteredVariant(
             "Theorem 3 with β = 0.5: the branches' share grows more slowly"),
         new("resnet-bn-beta0.1", Architecture.Residual, true, 0.1, Initialization.He, "L^-1/2", ExpectedDecay.Sublinear,
             "Theorem 3 with β = 0.1: the identity path dominates, slowest decay"),
-        new("resnet-bn-rescaled", Architecture.Residual, true, 1, Initialization.He, "L^-1/2", ExpectedDecay.Sublinear,
+        new("resnet-bn-rescaled", Architecture.Residual, true, 1, Initialization.He, "(3/4)^L", ExpectedDecay.Shatters,
             "resnet-bn with the stream rescaled by 1/√(1 + β²) after every block: the same blocks with a constant backward gain, " +
             "to show that the gain's fall with depth, not the shortcut alone, sets the power law",
             RescaledStream: true),

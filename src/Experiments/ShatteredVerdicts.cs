@@ -17,6 +17,13 @@ public static class ShatteredVerdicts
 
     private const string FitRule = "within 20 %, widened by 2 standard errors of the fit";
 
+    /// <summary>
+    /// The ensemble fits start where R has fallen below this: above it the two inputs still share most of their
+    /// activation patterns (the first layers cannot yet tell them apart), and the theorems' laws describe what
+    /// happens once they do not, as for the neighbour correlation's tail.
+    /// </summary>
+    public const double OnsetCeiling = 0.9;
+
     public static ShatteredFit FitNeighbours(ShatteredVariant variant, IReadOnlyList<ShatteredPoint> points)
     {
         var depths = points.Select(p => (double)p.Depth).ToList();
@@ -33,7 +40,7 @@ public static class ShatteredVerdicts
             // Neighbouring grid points start out sharing almost every activation pattern, so R stays near 1 for a
             // few layers and then falls; 2^-L describes the tail, where each layer's neighbour factor c/a is 1/2.
             ExpectedDecay.Shatters => new Verdict(
-                $"{variant.Name}: R collapses and its tail halves per layer ({variant.PaperFormula})",
+                $"{variant.Name}: R collapses to noise ({variant.PaperFormula}), the deepest layer's neighbour factor c/a at 1/2",
                 Format($"R(L={last.Depth}) = {last.NeighbourCorrelation:0.000} ± {last.NeighbourCorrelationStdErr:0.000}, deepest layer's c/a = {last.DeepestNeighbourFactor:0.000}"),
                 "R < 0.1, c/a = 0.5",
                 "R below 0.1 by 2 standard errors; c/a within 20 % of 1/2",
@@ -77,9 +84,10 @@ public static class ShatteredVerdicts
     {
         var law = variant.EnsembleExpectation;
         var distance = series[0].Distance;
-        var depths = series.Select(p => (double)p.Depth).ToList();
-        var values = series.Select(p => p.Correlation).ToList();
-        var floors = series.Select(p => NoiseFloor(p.StdErr)).ToList();
+        var fitted = series.Where(p => p.Correlation < OnsetCeiling).ToList();
+        var depths = fitted.Select(p => (double)p.Depth).ToList();
+        var values = fitted.Select(p => p.Correlation).ToList();
+        var floors = fitted.Select(p => NoiseFloor(p.StdErr)).ToList();
         var exponential = DecayFit.Exponential(depths, values, floors);
         var powerLaw = DecayFit.PowerLaw(depths, values, floors);
         var onset = DecayFit.PowerLawWithOnset(depths, values, floors, variant.Beta * variant.Beta);
