@@ -70,7 +70,7 @@ public static class ShatteredReport
     {
         string[] header =
         [
-            "variant", "paper_formula", "expected", "exponential_base", "exponential_r2", "exponential_points",
+            "variant", "paper_formula", "expected_here", "exponential_base", "exponential_r2", "exponential_points",
             "power_exponent", "power_r2", "power_points", .. VerdictColumns,
         ];
         WriteCsv(path, header, results.Fits.Select(f => (IEnumerable<string>)
