@@ -135,8 +135,9 @@ public static class ExperimentCommands
                 else
                 {
                     var workers = parse.GetValue(minWorkers) ?? 1;
-                    await using var trainer = await ClusterDepthTrainer.StartAsync(settings, log, cancellationToken);
-                    results = await DepthExperiment.RunAsync(options with { Workers = workers }, log, cancellationToken, trainer.TrainAsync,
+                    var clustered = options with { Workers = workers };
+                    await using var trainer = await ClusterDepthTrainer.StartAsync(settings, clustered.JobFor(clustered.Models()[0]), log, cancellationToken);
+                    results = await DepthExperiment.RunAsync(clustered, log, cancellationToken, trainer.TrainAsync,
                         $"a cluster of distributed-worker processes (at least {workers})");
                 }
                 DepthReport.Write(results, directory);
