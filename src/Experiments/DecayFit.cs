@@ -2,7 +2,8 @@ namespace Distributed.Experiments;
 
 /// <summary>A least-squares line through transformed points, y = Intercept + Slope·x.</summary>
 /// <param name="Points">How many points the fit used (points at or below the noise floor are left out).</param>
-public sealed record LineFit(double Slope, double Intercept, double RSquared, int Points);
+/// <param name="SlopeStdErr">Standard error of the slope from the residuals; NaN with two points, which any line fits exactly.</param>
+public sealed record LineFit(double Slope, double Intercept, double RSquared, int Points, double SlopeStdErr = double.NaN);
 
 /// <summary>
 /// Fits of correlation against depth. Exponential decay R = A·b^L is a line in (L, ln R), so b = e^slope;
@@ -35,8 +36,17 @@ public static class DecayFit
         var slope = sxy / sxx;
         var residual = syy - slope * sxy;
         var r2 = syy == 0 ? 1.0 : 1.0 - residual / syy;
-        return new LineFit(slope, my - slope * mx, r2, n);
+        var slopeStdErr = n > 2 ? Math.Sqrt(Math.Max(0, residual) / (n - 2) / sxx) : double.NaN;
+        return new LineFit(slope, my - slope * mx, r2, n, slopeStdErr);
     }
+
+    /// <summary>
+    /// Power law in 1 + <paramref name="scale"/>·L rather than L: R = A·(1 + s·L)^p has the same asymptotic exponent p
+    /// as A·L^p but reaches it only once s·L ≫ 1, which is where Theorem 3 says a resnet with residual scale β
+    /// (s = β²) gets to its L^-1/2.
+    /// </summary>
+    public static LineFit? PowerLawWithOnset(IReadOnlyList<double> depths, IReadOnlyList<double> values, IReadOnlyList<double> floors, double scale) =>
+        Fit(depths, values, floors, l => Math.Log(1 + scale * l));
 
     private static LineFit? Fit(IReadOnlyList<double> depths, IReadOnlyList<double> values, IReadOnlyList<double> floors,
         Func<double, double> transformDepth)

@@ -41,10 +41,8 @@ public sealed record DepthRun(
     public DepthEpoch Final => Epochs[^1];
 }
 
-/// <summary>One expectation from He et al. (2016), the numbers behind it, and whether it held.</summary>
-public sealed record DepthClaim(string Statement, string Evidence, bool Holds);
-
-public sealed record DepthResults(DepthOptions Options, IReadOnlyList<DepthRun> Runs, IReadOnlyList<DepthClaim> Claims)
+/// <param name="Workers">Where the workers ran, e.g. "2 in-process workers × 1 thread(s)" or "a cluster of 2 worker processes".</param>
+public sealed record DepthResults(DepthOptions Options, IReadOnlyList<DepthRun> Runs, IReadOnlyList<Verdict> Claims, string Workers)
 {
     public DepthRun? Find(string family, int depth) => Runs.FirstOrDefault(r => r.Family == family && r.Model.Depth == depth);
 }
@@ -73,9 +71,12 @@ public static class DepthExperiment
     /// <summary>A stem gradient more than ten times weaker than the last convolution's counts as vanishing.</summary>
     public const double VanishingRatio = 0.1;
 
+    /// <param name="trainer">Trains one job; null starts in-process workers.</param>
+    /// <param name="workers">Where <paramref name="trainer"/>'s workers run, for the log and the report.</param>
     public static async Task<DepthResults> RunAsync(DepthOptions options, TextWriter log, CancellationToken cancellationToken,
-        DepthTrainer? trainer = null)
+        DepthTrainer? trainer = null, string? workers = null)
     {
+        workers ??= $"{options.Workers} in-process workers x {options.ResolvedThreadsPerWorker} threads";
         options.Validate();
         // Load the data (and fail on a missing dataset) before any actor starts; the workers share this copy.
         var data = PreparedData.Get(options.Data);
@@ -83,7 +84,7 @@ public static class DepthExperiment
         var models = options.Models();
         log.WriteLine($"{string.Join(", ", models.Select(m => m.Name))} on {options.Dataset} ({data.Train.Count} training / {data.Test.Count} test images), " +
                       $"{options.Epochs} epochs at global batch {options.BatchSize}, peak lr {LearningRateSchedule.LinearScaling(options.LearningRate, options.BatchSize):G4}, " +
-                      $"{options.Workers} in-process workers x {options.ResolvedThreadsPerWorker} threads, seed {options.Seed}");
+                      $"{workers}, seed {options.Seed}");
 
         IHost? host = null;
         if (trainer is null)
@@ -100,7 +101,7 @@ public static class DepthExperiment
             {
                 runs.Add(await TrainOneAsync(model, options, trainer, probeImages, probeLabels, log, cancellationToken));
             }
-            var results = new DepthResults(options, runs, []);
+            var results = new DepthResults(options, runs, [], workers);
             return results with { Claims = EvaluateClaims(results) };
         }
         finally
@@ -163,41 +164,51 @@ public static class DepthExperiment
         return (images, labels);
     }
 
-    private static List<DepthClaim> EvaluateClaims(DepthResults results)
+    /// <summary>He et al.'s expectations about a finished sweep, each decided by a <see cref="VerdictRule"/>.</summary>
+    public static List<Verdict> EvaluateClaims(DepthResults results)
     {
-        var claims = new List<DepthClaim>();
+        var claims = new List<Verdict>();
         var depths = results.Options.Depths.Order().ToList();
         if (depths.Count < 2) return claims;
         var (shallow, deep) = (depths[0], depths[^1]);
-
+        // Differences of final loss are judged relative to the smaller loss, with the seed-to-seed spread of a short
+        // run (ResNetTolerance) as their uncertainty: a gap inside it decides nothing.
         if (results.Find(DepthOptions.PlainFamily, shallow) is { } plainShallow && results.Find(DepthOptions.PlainFamily, deep) is { } plainDeep)
         {
             var (a, b) = (plainShallow.Final.TrainLoss, plainDeep.Final.TrainLoss);
             claims.Add(new($"Degradation: {plainDeep.Name} ends with a higher training loss than {plainShallow.Name}",
-                Invariant($"final-epoch training loss {b:0.0000} vs {a:0.0000} ({Relative(b, a)}); training accuracy {plainDeep.Final.TrainAccuracy:P1} vs {plainShallow.Final.TrainAccuracy:P1}"),
-                b > a));
+                Invariant($"final training loss {b:0.0000} vs {a:0.0000} ({Relative(b, a)}); training accuracy {plainDeep.Final.TrainAccuracy:P1} vs {plainShallow.Final.TrainAccuracy:P1}"),
+                "deeper loss higher", Invariant($"by more than {ResNetTolerance:P0} (seed-to-seed spread)"),
+                VerdictRule.Above(b / a - 1, 0, ResNetTolerance),
+                Suggestion: "no degradation at this budget: the deeper plain net trains as well as the shallower one"));
         }
         if (results.Find(DepthOptions.ResNetFamily, shallow) is { } resShallow && results.Find(DepthOptions.ResNetFamily, deep) is { } resDeep)
         {
             var (a, b) = (resShallow.Final.TrainLoss, resDeep.Final.TrainLoss);
-            claims.Add(new($"No degradation with shortcuts: {resDeep.Name} ends at or below {resShallow.Name}'s training loss (within {ResNetTolerance:P0})",
-                Invariant($"final-epoch training loss {b:0.0000} vs {a:0.0000} ({Relative(b, a)}); training accuracy {resDeep.Final.TrainAccuracy:P1} vs {resShallow.Final.TrainAccuracy:P1}"),
-                b <= a * (1 + ResNetTolerance)));
+            claims.Add(new($"No degradation with shortcuts: {resDeep.Name} ends at or below {resShallow.Name}'s training loss",
+                Invariant($"final training loss {b:0.0000} vs {a:0.0000} ({Relative(b, a)}); training accuracy {resDeep.Final.TrainAccuracy:P1} vs {resShallow.Final.TrainAccuracy:P1}"),
+                "deeper loss not higher", Invariant($"at most {ResNetTolerance:P0} above"),
+                VerdictRule.Below(b / a - 1, ResNetTolerance),
+                Suggestion: "the deeper resnet degrades too at this budget"));
         }
         if (results.Find(DepthOptions.PlainFamily, deep) is { } plain && results.Find(DepthOptions.ResNetFamily, deep) is { } res)
         {
             claims.Add(new($"At depth {deep} the residual net ends with a lower training loss than the plain one",
                 Invariant($"{res.Name} {res.Final.TrainLoss:0.0000} vs {plain.Name} {plain.Final.TrainLoss:0.0000} ({Relative(res.Final.TrainLoss, plain.Final.TrainLoss)})"),
-                res.Final.TrainLoss < plain.Final.TrainLoss));
+                "residual loss lower", Invariant($"by more than {ResNetTolerance:P0} (seed-to-seed spread)"),
+                VerdictRule.Below(res.Final.TrainLoss / plain.Final.TrainLoss - 1, 0, ResNetTolerance),
+                Suggestion: "shortcuts did not help at this depth and budget"));
         }
         if (results.Options.Norm == NormKind.Batch && results.Find(DepthOptions.PlainFamily, deep) is { } deepPlain)
         {
             var ratio = DepthReport.StemToLastConv(deepPlain.Gradients[0]);
-            var shallowRatio = results.Find(DepthOptions.PlainFamily, shallow) is { } p ? Invariant($" ({p.Name}: {DepthReport.StemToLastConv(p.Gradients[0]):0.00})") : "";
+            var shallowRatio = results.Find(DepthOptions.PlainFamily, shallow) is { } p ? Invariant($"{p.Name}: {DepthReport.StemToLastConv(p.Gradients[0]):0.00}") : "";
             claims.Add(new($"Not vanishing gradients: with batch norm, {deepPlain.Name}'s stem gradient at initialisation is not orders of magnitude below its last convolution's",
-                Invariant($"stem / last-conv gradient norm {ratio:0.00}{shallowRatio}") +
-                (ratio > 3 ? "; it grows toward the input instead, as batch norm makes it in deep plain nets (Yang et al. 2019)" : ""),
-                ratio >= VanishingRatio));
+                Invariant($"stem / last-conv gradient norm {ratio:0.00}"),
+                Invariant($"≥ {VanishingRatio}"), "a bound: above one tenth",
+                VerdictRule.Above(ratio, VanishingRatio),
+                shallowRatio + (ratio > 3 ? "; it grows toward the input instead, as batch norm makes it in deep plain nets (Yang et al. 2019)" : ""),
+                "the stem's gradient vanishes: vanishing gradients, not only optimisation, hold the deep plain net back"));
         }
         return claims;
     }

@@ -20,34 +20,27 @@ public static class DepthReport
     /// <returns>The paths written.</returns>
     public static IReadOnlyList<string> Write(DepthResults results, string directory)
     {
-        Directory.CreateDirectory(directory);
-        var written = new List<string>();
-        string PathOf(string name)
-        {
-            var path = Path.Combine(directory, name);
-            written.Add(path);
-            return path;
-        }
+        var files = new ReportFiles(directory);
 
-        WriteCsv(PathOf(EpochsCsv),
+        WriteCsv(files.PathOf(EpochsCsv),
             ["model", "family", "depth", "parameters", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds"],
             results.Runs.SelectMany(r => r.Epochs.Select(e => (IEnumerable<string>)
             [
                 r.Name, r.Family, Int(r.Model.Depth), Int(r.ParameterCount), Int(e.Epoch), Number(e.TrainLoss), Number(e.TrainAccuracy),
                 Number(e.TestLoss), Number(e.TestAccuracy), Number(e.Seconds),
             ])));
-        WriteCsv(PathOf(StepsCsv), ["model", "step", "epoch", "loss", "accuracy", "learning_rate"],
+        WriteCsv(files.PathOf(StepsCsv), ["model", "step", "epoch", "loss", "accuracy", "learning_rate"],
             results.Runs.SelectMany(r => r.Steps.Select(s => (IEnumerable<string>)
                 [r.Name, s.Step.ToString(CultureInfo.InvariantCulture), Int(s.Epoch), Number(s.Loss), Number(s.Accuracy), Number(s.LearningRate)])));
-        WriteCsv(PathOf(GradientsCsv), ["model", "family", "depth", "epoch", "probe_loss", "layer", "parameter", "weight_gradient_norm"],
+        WriteCsv(files.PathOf(GradientsCsv), ["model", "family", "depth", "epoch", "probe_loss", "layer", "parameter", "weight_gradient_norm"],
             results.Runs.SelectMany(r => r.Gradients.SelectMany(g => g.Norms.Select((n, i) => (IEnumerable<string>)
                 [r.Name, r.Family, Int(r.Model.Depth), Int(g.Epoch), Number(g.ProbeLoss), Int(i + 1), n.Name, Number(n.Norm)]))));
-        File.WriteAllText(PathOf(Markdown), BuildMarkdown(results));
-        PlotTrainingLoss(results, PathOf(TrainingLossPng));
-        PlotTestAccuracy(results, PathOf(TestAccuracyPng));
-        PlotGradients(results, 0, "at initialisation", PathOf(InitialGradientsPng));
-        PlotGradients(results, results.Options.Epochs, $"after epoch {results.Options.Epochs}", PathOf(FinalGradientsPng));
-        return written;
+        File.WriteAllText(files.PathOf(Markdown), BuildMarkdown(results));
+        PlotTrainingLoss(results, files.PathOf(TrainingLossPng));
+        PlotTestAccuracy(results, files.PathOf(TestAccuracyPng));
+        PlotGradients(results, 0, "at initialisation", files.PathOf(InitialGradientsPng));
+        PlotGradients(results, results.Options.Epochs, $"after epoch {results.Options.Epochs}", files.PathOf(FinalGradientsPng));
+        return files.Written;
     }
 
     public static string BuildMarkdown(DepthResults results)
@@ -60,7 +53,7 @@ public static class DepthReport
         var data = o.TrainLimit > 0 ? $"the first {o.TrainLimit:N0} training images" : "the full training set";
         var test = o.TestLimit > 0 ? $"the first {o.TestLimit:N0} test images" : "the full test set";
         md.AppendLine($"He et al. (2016), §4.2 and Figure 6, on {o.Dataset}: {string.Join(", ", runs.Select(r => r.Name))}, each trained through the " +
-                      $"distributed trainer ({o.Workers} in-process workers × {o.ResolvedThreadsPerWorker} thread(s), coordinator and parameter server) " +
+                      $"distributed trainer ({results.Workers}, coordinator and parameter server) " +
                       $"with the same budget: {data}, {o.Epochs} epochs at global batch {o.BatchSize}, SGD (Nesterov momentum 0.9, weight decay 5e-4), " +
                       $"peak learning rate {Fixed(o.LearningRate * o.BatchSize / 128, 4)} with {Fixed(o.WarmupEpochs, 1)} warmup epoch(s) and " +
                       $"{o.Schedule.ToString().ToLowerInvariant()} decay, {(o.Augment ? "random crop (padding 2) and flip" : "no augmentation")}, " +
@@ -70,7 +63,7 @@ public static class DepthReport
         md.AppendLine("## Expectations");
         md.AppendLine();
         if (results.Claims.Count == 0) md.AppendLine("(Two depths are needed to compare.)");
-        foreach (var claim in results.Claims) md.AppendLine($"- **{(claim.Holds ? "holds" : "FAILS")}**: {claim.Statement}. {claim.Evidence}.");
+        if (results.Claims.Count > 0) AppendVerdicts(md, results.Claims);
         md.AppendLine();
         md.AppendLine($"## After {o.Epochs} epoch(s)");
         md.AppendLine();

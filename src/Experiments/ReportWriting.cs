@@ -48,4 +48,33 @@ public static class ReportWriting
         values.Select(v => Math.Log10(Math.Max(v, floor))).ToArray();
 
     public static Color PaletteColor(int index) => new ScottPlot.Palettes.Category10().GetColor(index);
+
+    /// <summary>
+    /// The verdict table every report ends its findings with: claim, measured, expected, the rule that decides, and
+    /// the outcome, with what the measurement suggests instead where it disagrees.
+    /// </summary>
+    public static void AppendVerdicts(StringBuilder md, IEnumerable<Verdict> verdicts)
+    {
+        md.AppendLine("| claim | measured | expected | rule | verdict |");
+        md.AppendLine("|---|---|---|---|---|");
+        foreach (var v in verdicts)
+        {
+            var outcome = v.Outcome switch
+            {
+                Agreement.Agrees => "agrees",
+                Agreement.Disagrees => "**disagrees**" + (v.Suggestion is null ? "" : $": {v.Suggestion}"),
+                _ => "inconclusive",
+            };
+            var measured = v.Evidence.Length > 0 ? $"{v.Measured} ({v.Evidence})" : v.Measured;
+            md.AppendLine($"| {Cell(v.Claim)} | {Cell(measured)} | {Cell(v.Expected)} | {Cell(v.Rule)} | {Cell(outcome)} |");
+        }
+    }
+
+    /// <summary>CSV columns of a verdict, for the reports' fits and claims files.</summary>
+    public static readonly string[] VerdictColumns = ["claim", "measured", "expected", "rule", "verdict", "evidence", "suggestion"];
+
+    public static IEnumerable<string> VerdictCells(Verdict v) =>
+        [v.Claim, v.Measured, v.Expected, v.Rule, v.Outcome.ToString().ToLowerInvariant(), v.Evidence, v.Suggestion ?? ""];
+
+    private static string Cell(string text) => text.Replace("|", "\\|").Replace("\n", " ");
 }

@@ -26,7 +26,7 @@ public enum Initialization
 /// <summary>
 /// A network from one scalar to one scalar, the probe of Balduzzi et al. (2017). Depth counts rectifier layers:
 /// plain depth L is x → L × [Linear → (norm) → ReLU] → Linear; residual depth L is a linear stem, L blocks
-/// h ← h + β·Linear(ReLU(norm(h))), and a linear read-out of h.
+/// h ← h + β·Linear(ReLU(norm(h))) (optionally rescaled by 1/√(1 + β²)), and a linear read-out of h.
 /// </summary>
 public sealed class ScalarNetwork : nn.Module<Tensor, Tensor>
 {
@@ -37,14 +37,18 @@ public sealed class ScalarNetwork : nn.Module<Tensor, Tensor>
 
     private readonly Architecture _architecture;
     private readonly double _beta;
+    private readonly double _streamScale;
 
     public ScalarNetwork(Architecture architecture, int depth, int width, bool batchNorm, double beta,
         Initialization initialization, Generator generator, ScalarType dtype = ScalarType.Float32,
-        bool detachNormStatistics = true) : base(nameof(ScalarNetwork))
+        bool detachNormStatistics = true, bool rescaleStream = false) : base(nameof(ScalarNetwork))
     {
         if (depth < 1) throw new ArgumentOutOfRangeException(nameof(depth), depth, "Depth counts rectifier layers; at least 1.");
         _architecture = architecture;
         _beta = beta;
+        // h ← (h + β·F(h)) / √(1 + β²) keeps the stream's variance constant, so every block's branch carries the
+        // same share β²/(1 + β²) of the backward signal; without it the share falls like 1/(1 + β²·l).
+        _streamScale = rescaleStream ? 1 / Math.Sqrt(1 + beta * beta) : 1;
 
         var hidden = architecture == Architecture.Plain ? depth - 1 : depth;
         fc_in = nn.Linear(1, width, hasBias: true, dtype: dtype);
@@ -83,7 +87,10 @@ public sealed class ScalarNetwork : nn.Module<Tensor, Tensor>
         }
 
         for (var i = 0; i < layers.Count; i++)
+        {
             h = h + _beta * layers[i].forward(Rectify(h, i, preActivations));
+            if (_streamScale != 1) h = h * _streamScale;
+        }
         return fc_out.forward(h);
     }
 

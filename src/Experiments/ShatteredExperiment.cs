@@ -34,17 +34,14 @@ public sealed record ShatteredPoint(
     double DeepestNeighbourFactor,
     double GradientRms);
 
-/// <summary>Fits of R(L) for one variant and the verdict against <see cref="ShatteredVariant.Expected"/>.</summary>
+/// <summary>Fits of the neighbour correlation R(L) for one variant and the verdict against <see cref="ShatteredVariant.Expected"/>.</summary>
 /// <param name="Exponential">ln R against L: base b = e^slope.</param>
 /// <param name="PowerLaw">ln R against ln L: exponent p = slope.</param>
-public sealed record ShatteredFit(ShatteredVariant Variant, LineFit? Exponential, LineFit? PowerLaw, bool Agrees, string Evidence)
+public sealed record ShatteredFit(ShatteredVariant Variant, LineFit? Exponential, LineFit? PowerLaw, Verdict Verdict)
 {
     public double? Base => Exponential is null ? null : Math.Exp(Exponential.Slope);
     public double? Exponent => PowerLaw?.Slope;
 }
-
-/// <summary>One claim of the paper (or about the udlbook reproduction), the numbers behind it, and whether it held.</summary>
-public sealed record ShatteredClaim(string Statement, string Evidence, bool Holds);
 
 /// <summary>d output / d input over the grid for one network, as in the paper's Figure 1.</summary>
 public sealed record GradientTrace(string Label, string Variant, int Depth, double[] Inputs, double[] Gradients);
@@ -53,11 +50,16 @@ public sealed record ShatteredResults(
     ShatteredOptions Options,
     IReadOnlyList<ShatteredPoint> Points,
     IReadOnlyList<ShatteredFit> Fits,
-    IReadOnlyList<ShatteredClaim> Claims,
-    IReadOnlyList<GradientTrace> Traces)
+    IReadOnlyList<Verdict> Claims,
+    IReadOnlyList<GradientTrace> Traces,
+    IReadOnlyList<EnsemblePoint> Ensemble,
+    IReadOnlyList<EnsembleFit> EnsembleFits)
 {
     public ShatteredPoint? Find(string variant, int depth) =>
         Points.FirstOrDefault(p => p.Variant == variant && p.Depth == depth);
+
+    /// <summary>Every verdict the experiment prints: neighbour fits, ensemble fits, then the claims.</summary>
+    public IEnumerable<Verdict> Verdicts => Fits.Select(f => f.Verdict).Concat(EnsembleFits.Select(f => f.Verdict)).Concat(Claims);
 }
 
 /// <summary>
@@ -104,12 +106,43 @@ public static class ShatteredExperiment
             }
         }
 
-        var fits = variants.Select(v => FitVariant(v, points.Where(p => p.Variant == v.Name).OrderBy(p => p.Depth).ToList())).ToList();
+        var ensemble = new List<EnsemblePoint>();
+        foreach (var variant in options.EnsembleVariants.Select(ShatteredVariant.Find))
+        {
+            foreach (var depth in options.Depths.Distinct().Order())
+            {
+                var gradients = EnsembleCorrelation.Gradients(variant, depth, options);
+                foreach (var distance in options.EnsembleDistances)
+                {
+                    var lag = EnsembleCorrelation.Lag(distance, options.Points);
+                    var (r, stdErr, pairs) = EnsembleCorrelation.Measure(gradients, lag);
+                    ensemble.Add(new EnsemblePoint(variant.Name, depth, lag * 4.0 / (options.Points - 1), options.EnsembleSeeds, r, stdErr, pairs));
+                }
+                log.WriteLine(FormattableString.Invariant(
+                    $"{variant.Name,-18} L={depth,3}  ensemble R over {options.EnsembleSeeds} seeds: {string.Join(", ", ensemble.Where(e => e.Variant == variant.Name && e.Depth == depth).Select(e => $"|Δx|={e.Distance:0.00}: {e.Correlation:0.000} ± {e.StdErr:0.000}"))}"));
+            }
+        }
+
+        var fits = variants.Select(v => ShatteredVerdicts.FitNeighbours(v, points.Where(p => p.Variant == v.Name).OrderBy(p => p.Depth).ToList())).ToList();
+        var ensembleFits = options.EnsembleVariants.Select(ShatteredVariant.Find)
+            .SelectMany(v => options.EnsembleDistances.Select(d => ensemble.Where(e => e.Variant == v.Name && Math.Abs(e.Distance - d) < 4.0 / options.Points).OrderBy(e => e.Depth).ToList())
+                .Where(series => series.Count > 0)
+                .Select(series => ShatteredVerdicts.FitEnsemble(v, series)))
+            .ToList();
         var traces = FigureOne
             .Select(f => new GradientTrace(f.Label, f.Variant, f.Depth, Grid(options.Points), Trace(ShatteredVariant.Find(f.Variant), f.Depth, options)))
             .ToList();
-        var results = new ShatteredResults(options, points, fits, [], traces);
-        return results with { Claims = EvaluateClaims(results) };
+        var results = new ShatteredResults(options, points, fits, [], traces, ensemble, ensembleFits);
+        return results with { Claims = ShatteredClaims.Evaluate(results) };
+    }
+
+    /// <summary>d output/d input at every grid point for network <paramref name="seedIndex"/> of this variant and depth.</summary>
+    public static double[] GridGradient(ShatteredVariant variant, int depth, ShatteredOptions options, int seedIndex)
+    {
+        using var scope = NewDisposeScope();
+        using var network = Build(variant, depth, options, seedIndex);
+        var x = tensor(Grid(options.Points), Precision).reshape(-1, 1);
+        return ToArray(InputGradients.Compute(network.forward, x));
     }
 
     /// <summary>Input grid: <paramref name="points"/> evenly spaced values from −2 to 2 inclusive.</summary>
@@ -153,13 +186,8 @@ public static class ShatteredExperiment
             coActivation / n, coActivationDeepest / n, active / n, deadOrLinear / n, deepestFactor / n, rms / n);
     }
 
-    private static double[] Trace(ShatteredVariant variant, int depth, ShatteredOptions options)
-    {
-        using var scope = NewDisposeScope();
-        using var network = Build(variant, depth, options, seedIndex: 0);
-        var x = tensor(Grid(options.Points), Precision).reshape(-1, 1);
-        return ToArray(InputGradients.Compute(network.forward, x));
-    }
+    private static double[] Trace(ShatteredVariant variant, int depth, ShatteredOptions options) =>
+        GridGradient(variant, depth, options, seedIndex: 0);
 
     /// <summary>
     /// Network k at depth L is drawn from a generator seeded from (Seed, k, L) alone, so one seed reproduces the
@@ -171,7 +199,7 @@ public static class ShatteredExperiment
         var seed = unchecked((ulong)options.Seed * 1_000_003UL + (ulong)seedIndex * 1_009UL + (ulong)depth);
         using var generator = new Generator(seed, CPU);
         return new ScalarNetwork(variant.Architecture, depth, options.Width, variant.BatchNorm, variant.Beta,
-            variant.Initialization, generator, Precision);
+            variant.Initialization, generator, Precision, rescaleStream: variant.RescaledStream);
     }
 
     private static double[] ToArray(Tensor t)
@@ -192,112 +220,4 @@ public static class ShatteredExperiment
     public static double NoiseFloor(ShatteredPoint p) =>
         Math.Max(1e-3, double.IsNaN(p.NeighbourCorrelationStdErr) ? 0 : 3 * p.NeighbourCorrelationStdErr);
 
-    private static ShatteredFit FitVariant(ShatteredVariant variant, IReadOnlyList<ShatteredPoint> points)
-    {
-        var depths = points.Select(p => (double)p.Depth).ToList();
-        var values = points.Select(p => p.NeighbourCorrelation).ToList();
-        var floors = points.Select(NoiseFloor).ToList();
-        var exponential = DecayFit.Exponential(depths, values, floors);
-        var powerLaw = DecayFit.PowerLaw(depths, values, floors);
-        var first = points[0];
-        var last = points[^1];
-
-        var (agrees, evidence) = variant.Expected switch
-        {
-            // Neighbouring grid points start out sharing almost every activation pattern, so R stays near 1 for a
-            // few layers and then falls; 2^-L describes the tail, where each layer's neighbour factor c/a is 1/2.
-            ExpectedDecay.Shatters => (
-                first.NeighbourCorrelation >= 0.9 && last.NeighbourCorrelation < 0.1 && last.DeepestNeighbourFactor is >= 0.4 and <= 0.65,
-                Invariant($"R {first.NeighbourCorrelation:0.000} at L={first.Depth} → {last.NeighbourCorrelation:0.000} at L={last.Depth}; deepest layer's factor c/a = {last.DeepestNeighbourFactor:0.000}")),
-            ExpectedDecay.Sublinear => (
-                powerLaw is not null && powerLaw.Slope >= -0.6 && last.NeighbourCorrelation >= 0.3,
-                powerLaw is null ? "too few depths above the noise floor to fit"
-                    : Invariant($"R ∝ L^{powerLaw.Slope:0.000} (R² {powerLaw.RSquared:0.00}); R = {last.NeighbourCorrelation:0.000} at L={last.Depth}")),
-            _ => (
-                last.NeighbourCorrelation >= 0.3,
-                Invariant($"R = {last.NeighbourCorrelation:0.000} at L={last.Depth}; co-activation {last.CoActivationDeepest:0.000}, {last.DeadOrLinearFraction * 100:0}% of deepest units never switch")),
-        };
-        return new ShatteredFit(variant, exponential, powerLaw, agrees, evidence);
-    }
-
-    private static List<ShatteredClaim> EvaluateClaims(ShatteredResults results)
-    {
-        var claims = new List<ShatteredClaim>();
-        var depths = results.Options.Depths.Distinct().Order().ToList();
-        var shallow = depths[0];
-        var deep = depths[^1];
-        ShatteredPoint? At(string variant, int depth) => results.Find(variant, depth);
-        bool Has(params string[] variants) => variants.All(v => results.Options.Variants.Contains(v));
-
-        if (Has("plain-bn") && depths.Count > 1)
-        {
-            var (a, b) = (At("plain-bn", shallow)!, At("plain-bn", deep)!);
-            claims.Add(new("A deep plain net's gradients are shattered (neighbouring gradients decorrelate)",
-                Invariant($"plain-bn: R = {a.NeighbourCorrelation:0.000} at L={shallow}, {b.NeighbourCorrelation:0.000} ± {b.NeighbourCorrelationStdErr:0.000} at L={deep}"),
-                a.NeighbourCorrelation >= 0.9 && b.NeighbourCorrelation < 0.1));
-            claims.Add(new("In the shattered regime each layer halves the correlation (the 2^-L of Theorem 1)",
-                Invariant($"plain-bn at L={deep}: deepest layer's neighbour co-activation / activation = {b.DeepestNeighbourFactor:0.000} (1/2 expected, 1 = unshattered)"),
-                b.DeepestNeighbourFactor is >= 0.4 and <= 0.65));
-        }
-        if (Has("plain-bn", "resnet-bn"))
-        {
-            var (plain, res) = (At("plain-bn", deep)!, At("resnet-bn", deep)!);
-            claims.Add(new("A resnet with batch norm keeps its gradients correlated at the same depth",
-                Invariant($"L={deep}: resnet-bn R = {res.NeighbourCorrelation:0.000}, plain-bn R = {plain.NeighbourCorrelation:0.000}"),
-                res.NeighbourCorrelation >= 0.5 && res.NeighbourCorrelation >= plain.NeighbourCorrelation + 0.4));
-            var compared = depths.Where(d => d >= 8).ToList();
-            var slower = compared.All(d => At("plain-bn", d)!.NeighbourCorrelation < At("resnet-bn", d)!.NeighbourCorrelation);
-            claims.Add(new("Plain nets decorrelate faster than resnets at every depth (from L = 8 on)",
-                string.Join("; ", compared.Select(d => Invariant($"L={d}: {At("plain-bn", d)!.NeighbourCorrelation:0.000} vs {At("resnet-bn", d)!.NeighbourCorrelation:0.000}"))),
-                compared.Count > 0 && slower));
-        }
-        if (Has("resnet-bn", "resnet-bn-beta0.1"))
-        {
-            var half = Has("resnet-bn-beta0.5") ? Invariant($", β=0.5: {At("resnet-bn-beta0.5", deep)!.NeighbourCorrelation:0.000}") : "";
-            var (one, tenth) = (At("resnet-bn", deep)!, At("resnet-bn-beta0.1", deep)!);
-            claims.Add(new("A smaller residual scale β decays more slowly",
-                Invariant($"L={deep}: β=1: {one.NeighbourCorrelation:0.000}{half}, β=0.1: {tenth.NeighbourCorrelation:0.000}"),
-                tenth.NeighbourCorrelation > one.NeighbourCorrelation));
-        }
-        var withNorm = results.Points.Where(p => ShatteredVariant.Find(p.Variant).BatchNorm).ToList();
-        if (withNorm.Count > 0)
-        {
-            var worst = withNorm.MaxBy(p => Math.Abs(p.CoActivation - 0.25))!;
-            claims.Add(new("With batch norm, the co-activation of ReLU units stays near 1/4",
-                Invariant($"largest deviation: {worst.CoActivation:0.000} ({worst.Variant}, L={worst.Depth}) over {withNorm.Count} variant-depths"),
-                Math.Abs(worst.CoActivation - 0.25) <= 0.02));
-        }
-        var withoutNorm = results.Options.Variants.Where(v => !ShatteredVariant.Find(v).BatchNorm).ToList();
-        if (withoutNorm.Count > 0 && deep >= 8)
-        {
-            var deepest = withoutNorm.Select(v => At(v, deep)!).ToList();
-            claims.Add(new("Without batch norm, co-activation drifts toward 1/2, breaking the theorems' assumption",
-                string.Join("; ", deepest.Select(p => Invariant($"{p.Variant}: {p.CoActivationDeepest:0.000}"))) + Invariant($" (deepest layer, L={deep})"),
-                deepest.All(p => p.CoActivationDeepest >= 0.35)));
-        }
-        if (Has("plain-bn", "plain-udlbook-bn"))
-        {
-            var gaps = depths.Select(d => (Depth: d, A: At("plain-bn", d)!, B: At("plain-udlbook-bn", d)!)).ToList();
-            var holds = gaps.All(g => Math.Abs(g.A.NeighbourCorrelation - g.B.NeighbourCorrelation)
-                <= 3 * Math.Sqrt(Square(g.A.NeighbourCorrelationStdErr) + Square(g.B.NeighbourCorrelationStdErr)) + 0.03);
-            var largest = gaps.MaxBy(g => Math.Abs(g.A.NeighbourCorrelation - g.B.NeighbourCorrelation));
-            claims.Add(new("With batch norm the udlbook initialisation shatters exactly like He's",
-                Invariant($"largest gap in R: {Math.Abs(largest.A.NeighbourCorrelation - largest.B.NeighbourCorrelation):0.000} at L={largest.Depth}, within 3 standard errors + 0.03 at every depth: {holds}"),
-                holds));
-        }
-        if (Has("plain-udlbook") && depths.Count > 1)
-        {
-            var points = depths.Select(d => At("plain-udlbook", d)!).ToList();
-            var fit = DecayFit.Line(points.Select(p => (double)p.Depth).ToList(), points.Select(p => Math.Log(p.GradientRms)).ToList());
-            var factor = fit is null ? double.NaN : Math.Exp(fit.Slope);
-            claims.Add(new("The udlbook's net (no batch norm, variance 1/N) does not shatter; its gradients vanish like 2^-L/2 instead",
-                Invariant($"R = {points[^1].NeighbourCorrelation:0.000} at L={deep}; gradient RMS ×{factor:0.000} per layer (1/√2 = 0.707 expected), {points[0].GradientRms:0.0e0} → {points[^1].GradientRms:0.0e0}"),
-                points[^1].NeighbourCorrelation >= 0.9 && factor is >= 0.6 and <= 0.8));
-        }
-        return claims;
-    }
-
-    private static double Square(double v) => double.IsNaN(v) ? 0 : v * v;
-
-    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -9,6 +9,10 @@ public static class ShatteredReport
 {
     public const string ResultsCsv = "shattered.csv";
     public const string FitsCsv = "shattered-fits.csv";
+    public const string EnsembleCsv = "ensemble-correlation.csv";
+    public const string EnsembleFitsCsv = "ensemble-fits.csv";
+    public const string ClaimsCsv = "claims.csv";
+    public const string EnsemblePng = "ensemble-correlation-vs-depth.png";
     public const string TracesCsv = "figure1-gradients.csv";
     public const string Markdown = "shattered.md";
     public const string FigureOnePng = "figure1-gradients.png";
@@ -22,24 +26,20 @@ public static class ShatteredReport
     /// <returns>The paths written.</returns>
     public static IReadOnlyList<string> Write(ShatteredResults results, string directory)
     {
-        Directory.CreateDirectory(directory);
-        var written = new List<string>();
-        string PathOf(string name)
-        {
-            var path = Path.Combine(directory, name);
-            written.Add(path);
-            return path;
-        }
+        var files = new ReportFiles(directory);
 
-        WriteResultsCsv(results, PathOf(ResultsCsv));
-        WriteFitsCsv(results, PathOf(FitsCsv));
-        WriteTracesCsv(results, PathOf(TracesCsv));
-        File.WriteAllText(PathOf(Markdown), BuildMarkdown(results));
-        PlotFigureOne(results, PathOf(FigureOnePng));
-        PlotCorrelation(results, PathOf(CorrelationPng));
-        PlotCoActivation(results, PathOf(CoActivationPng));
-        PlotAutocorrelation(results, PathOf(AutocorrelationPng));
-        return written;
+        WriteResultsCsv(results, files.PathOf(ResultsCsv));
+        WriteFitsCsv(results, files.PathOf(FitsCsv));
+        WriteTracesCsv(results, files.PathOf(TracesCsv));
+        EnsembleReport.WriteCsvs(results, files.PathOf(EnsembleCsv), files.PathOf(EnsembleFitsCsv));
+        WriteCsv(files.PathOf(ClaimsCsv), VerdictColumns, results.Claims.Select(VerdictCells));
+        File.WriteAllText(files.PathOf(Markdown), BuildMarkdown(results));
+        PlotFigureOne(results, files.PathOf(FigureOnePng));
+        PlotCorrelation(results, files.PathOf(CorrelationPng));
+        PlotCoActivation(results, files.PathOf(CoActivationPng));
+        PlotAutocorrelation(results, files.PathOf(AutocorrelationPng));
+        EnsembleReport.Draw(results, files.PathOf(EnsemblePng));
+        return files.Written;
     }
 
     private static void WriteResultsCsv(ShatteredResults results, string path)
@@ -70,15 +70,15 @@ public static class ShatteredReport
     {
         string[] header =
         [
-            "variant", "paper_formula", "expected", "exponential_base", "exponential_r2", "exponential_points",
-            "power_exponent", "power_r2", "power_points", "agrees", "evidence",
+            "variant", "paper_formula", "expected_here", "exponential_base", "exponential_r2", "exponential_points",
+            "power_exponent", "power_r2", "power_points", .. VerdictColumns,
         ];
         WriteCsv(path, header, results.Fits.Select(f => (IEnumerable<string>)
         [
             f.Variant.Name, f.Variant.PaperFormula, f.Variant.Expected.ToString(),
             Number(f.Base ?? double.NaN), Number(f.Exponential?.RSquared ?? double.NaN), (f.Exponential?.Points ?? 0).ToString(),
             Number(f.Exponent ?? double.NaN), Number(f.PowerLaw?.RSquared ?? double.NaN), (f.PowerLaw?.Points ?? 0).ToString(),
-            f.Agrees ? "true" : "false", f.Evidence,
+            .. VerdictCells(f.Verdict),
         ]));
     }
 
@@ -107,7 +107,7 @@ public static class ShatteredReport
 
         md.AppendLine("## Measured vs expected");
         md.AppendLine();
-        md.AppendLine($"| variant | paper's formula | expected here | {string.Join(" | ", shown.Select(d => $"R(L={d})"))} | fit R≈A·b^L: b (R²) | fit R≈A·L^p: p (R²) | c/a deepest, L={depths[^1]} | c, L={depths[^1]} | agrees |");
+        md.AppendLine($"| variant | paper's formula | expected here | {string.Join(" | ", shown.Select(d => $"R(L={d})"))} | fit R≈A·b^L: b (R²) | fit R≈A·L^p: p (R²) | c/a deepest, L={depths[^1]} | c, L={depths[^1]} | verdict |");
         md.AppendLine($"|---|---|---|{string.Concat(shown.Select(_ => "---|"))}---|---|---|---|---|");
         foreach (var f in results.Fits)
         {
@@ -115,12 +115,16 @@ public static class ShatteredReport
             var last = results.Find(f.Variant.Name, depths[^1])!;
             var exp = f.Exponential is null ? "–" : $"{Fixed(f.Base!.Value)} ({Fixed(f.Exponential.RSquared, 2)})";
             var pow = f.PowerLaw is null ? "–" : $"{Fixed(f.Exponent!.Value)} ({Fixed(f.PowerLaw.RSquared, 2)})";
-            md.AppendLine($"| {f.Variant.Name} | {f.Variant.PaperFormula} | {f.Variant.ExpectedText} | {string.Join(" | ", cells)} | {exp} | {pow} | {Fixed(last.DeepestNeighbourFactor)} | {Fixed(last.CoActivation)} | {(f.Agrees ? "yes" : "**no**")} |");
+            md.AppendLine($"| {f.Variant.Name} | {f.Variant.PaperFormula} | {f.Variant.ExpectedText} | {string.Join(" | ", cells)} | {exp} | {pow} | {Fixed(last.DeepestNeighbourFactor)} | {Fixed(last.CoActivation)} | {(f.Verdict.Outcome == Agreement.Disagrees ? "**disagrees**" : f.Verdict.Label)} |");
         }
         md.AppendLine();
         md.AppendLine("Why each variant is expected to do what it does:");
         md.AppendLine();
-        foreach (var f in results.Fits) md.AppendLine($"- **{f.Variant.Name}**: {f.Variant.Reason}. Measured: {f.Evidence}.");
+        foreach (var f in results.Fits) md.AppendLine($"- **{f.Variant.Name}**: {f.Variant.Reason}.");
+        md.AppendLine();
+        md.AppendLine("Verdicts on the neighbour correlation, each decided by the rule next to it:");
+        md.AppendLine();
+        AppendVerdicts(md, results.Fits.Select(f => f.Verdict));
         md.AppendLine();
         md.AppendLine("How to read the fits. Neighbouring grid points start out with almost identical activation patterns, " +
                       "so R stays near 1 for the first layers whatever the architecture; a single A·b^L or A·L^p through all " +
@@ -132,11 +136,11 @@ public static class ShatteredReport
                       "slow power of L, more slowly than L^-1/2 for neighbours and more slowly still for smaller β.");
         md.AppendLine();
 
+        EnsembleReport.AppendMarkdown(md, results);
+
         md.AppendLine("## Claims");
         md.AppendLine();
-        md.AppendLine("| claim | evidence | holds |");
-        md.AppendLine("|---|---|---|");
-        foreach (var c in results.Claims) md.AppendLine($"| {c.Statement} | {c.Evidence} | {(c.Holds ? "yes" : "**no**")} |");
+        AppendVerdicts(md, results.Claims);
         md.AppendLine();
 
         md.AppendLine("## Why the udlbook reproduction (notebook 11.1) did not show shattering");

@@ -32,8 +32,25 @@ public sealed record ShatteredVariant(
     Initialization Initialization,
     string PaperFormula,
     ExpectedDecay Expected,
-    string Reason)
+    string Reason,
+    bool RescaledStream = false)
 {
+    /// <summary>
+    /// What the ensemble correlation of gradients at two inputs far enough apart to be independent fair coins
+    /// should do, by the covariance recursion of Balduzzi et al.: per layer the gradient's variance is multiplied by
+    /// 1 + g and its covariance by 1 + g/2, where g is the branch's backward gain (co-activation 1/4 over activation
+    /// 1/2 halves the cross term). Plain nets are all branch (covariance ×1/2 of the variance: 2^-L). A batch-normed
+    /// resnet's branch gain is β²/(1 + β²·l) in block l, because the stream's variance grows by β² per block while
+    /// batch norm feeds every branch unit variance: Π (1 + g/2)/(1 + g) ≈ (1 + β²L)^-1/2, Theorem 3's L^-1/2 once
+    /// β²L ≫ 1. With the stream rescaled the gain is a constant β²/(1 + β²): exponential, base (1 + β²/2)/(1 + β²).
+    /// Null for variants without batch norm, whose units are not fair coins (the theorems' assumption fails).
+    /// </summary>
+    public EnsembleLaw? EnsembleExpectation => !BatchNorm ? null
+        : Architecture == Architecture.Plain ? new EnsembleLaw(DecayShape.Exponential, 0.5, "2^-L (×0.5 per layer)")
+        : RescaledStream ? new EnsembleLaw(DecayShape.Exponential, (1 + Beta * Beta / 2) / (1 + Beta * Beta),
+            FormattableString.Invariant($"×{(1 + Beta * Beta / 2) / (1 + Beta * Beta):0.###} per block"))
+        : new EnsembleLaw(DecayShape.PowerLaw, -0.5, "L^-1/2");
+
     public string ExpectedText => Expected switch
     {
         ExpectedDecay.Shatters => "collapses; tail ×1/2 per layer",
@@ -61,6 +78,10 @@ public sealed record ShatteredVariant(
             "Theorem 3 with β = 0.5: the branches' share grows more slowly"),
         new("resnet-bn-beta0.1", Architecture.Residual, true, 0.1, Initialization.He, "L^-1/2", ExpectedDecay.Sublinear,
             "Theorem 3 with β = 0.1: the identity path dominates, slowest decay"),
+        new("resnet-bn-rescaled", Architecture.Residual, true, 1, Initialization.He, "(3/4)^L", ExpectedDecay.Shatters,
+            "resnet-bn with the stream rescaled by 1/√(1 + β²) after every block: the same blocks with a constant backward gain, " +
+            "to show that the gain's fall with depth, not the shortcut alone, sets the power law",
+            RescaledStream: true),
     ];
 
     public static ShatteredVariant Find(string name) =>

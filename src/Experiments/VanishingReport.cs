@@ -18,28 +18,21 @@ public static class VanishingReport
     /// <returns>The paths written.</returns>
     public static IReadOnlyList<string> Write(VanishingResults results, string directory)
     {
-        Directory.CreateDirectory(directory);
-        var written = new List<string>();
-        string PathOf(string name)
-        {
-            var path = Path.Combine(directory, name);
-            written.Add(path);
-            return path;
-        }
+        var files = new ReportFiles(directory);
 
-        WriteCsv(PathOf(LayersCsv), ["variant", "depth", "seeds", "layer", "weight_gradient_norm"],
+        WriteCsv(files.PathOf(LayersCsv), ["variant", "depth", "seeds", "layer", "weight_gradient_norm"],
             results.Points.SelectMany(p => p.LayerNorms.Select((n, l) => (IEnumerable<string>)
                 [p.Variant, p.Depth.ToString(), p.Seeds.ToString(), (l + 1).ToString(), Number(n)])));
-        WriteCsv(PathOf(SummaryCsv), ["variant", "depth", "first_layer_norm", "last_layer_norm", "first_to_last_ratio", "per_layer_factor", "expected_per_layer_factor"],
+        WriteCsv(files.PathOf(SummaryCsv), ["variant", "depth", "first_layer_norm", "last_layer_norm", "first_to_last_ratio", "per_layer_factor", "expected_per_layer_factor"],
             results.Points.Select(p => (IEnumerable<string>)
             [
                 p.Variant, p.Depth.ToString(), Number(p.LayerNorms[0]), Number(p.LayerNorms[^1]), Number(p.FirstToLastRatio),
                 Number(p.PerLayerFactor), Number(VanishingVariant.Find(p.Variant).ExpectedFactor),
             ]));
-        File.WriteAllText(PathOf(Markdown), BuildMarkdown(results));
-        foreach (var depth in results.Options.Depths.Distinct().Order()) PlotLayerNorms(results, depth, PathOf(LayerNormsPng(depth)));
-        PlotRatios(results, PathOf(RatioPng));
-        return written;
+        File.WriteAllText(files.PathOf(Markdown), BuildMarkdown(results));
+        foreach (var depth in results.Options.Depths.Distinct().Order()) PlotLayerNorms(results, depth, files.PathOf(LayerNormsPng(depth)));
+        PlotRatios(results, files.PathOf(RatioPng));
+        return files.Written;
     }
 
     private static string BuildMarkdown(VanishingResults results)
@@ -56,20 +49,22 @@ public static class VanishingReport
         md.AppendLine();
         md.AppendLine("## First-layer / last-layer gradient ratio");
         md.AppendLine();
-        md.AppendLine($"| variant | expected per layer | {string.Join(" | ", depths.Select(d => $"L={d}"))} | measured per layer | agrees |");
+        md.AppendLine($"| variant | expected per layer | {string.Join(" | ", depths.Select(d => $"L={d}"))} | measured per layer | verdict |");
         md.AppendLine($"|---|---|{string.Concat(depths.Select(_ => "---|"))}---|---|");
         foreach (var verdict in results.Verdicts)
         {
             var ratios = depths.Select(d => results.Find(verdict.Variant.Name, d) is { } p ? Scientific(p.FirstToLastRatio) : "–");
             var factors = depths.Select(d => results.Find(verdict.Variant.Name, d)?.PerLayerFactor ?? double.NaN).Where(f => !double.IsNaN(f)).ToList();
             var measured = factors.Count == 0 ? "–" : $"{Fixed(factors.Min())}–{Fixed(factors.Max())}";
-            md.AppendLine($"| {verdict.Variant.Name} | {verdict.Variant.Expected} | {string.Join(" | ", ratios)} | {measured} | {(verdict.Agrees ? "yes" : "**no**")} |");
+            md.AppendLine($"| {verdict.Variant.Name} | {verdict.Variant.Expected} | {string.Join(" | ", ratios)} | {measured} | {(verdict.Verdict.Outcome == Agreement.Disagrees ? "**disagrees**" : verdict.Verdict.Label)} |");
         }
         md.AppendLine();
         md.AppendLine("The per-layer factor is exp(−slope) of a least-squares fit of ln ‖∂L/∂W_l‖ against l over the " +
                       "hidden-to-hidden layers: how much weaker a weight's gradient gets for every layer between it and the loss.");
         md.AppendLine();
-        foreach (var v in results.Verdicts) md.AppendLine($"- **{v.Variant.Name}**: {v.Variant.Reason}. Measured: {v.Evidence}.");
+        foreach (var v in results.Verdicts) md.AppendLine($"- **{v.Variant.Name}**: {v.Variant.Reason}.");
+        md.AppendLine();
+        AppendVerdicts(md, results.Verdicts.Select(v => v.Verdict));
         md.AppendLine();
         md.AppendLine("Why the sigmoid chain collapses: ∂L/∂W_1 carries one factor diag(σ'(a_l))·W_l per layer above it, " +
                       "and σ'(a) = σ(a)(1 − σ(a)) ≤ 1/4 with equality only at a = 0; variance 1/fan_in makes W_l norm-" +

@@ -61,12 +61,13 @@ public class DepthExperimentTests(QuickDepthRun small) : IClassFixture<QuickDept
     }
 
     [Fact]
-    public void The_command_prints_every_claim_and_every_claim_holds()
+    public void The_command_prints_every_claim_with_its_rule_and_every_claim_agrees()
     {
-        Assert.Contains("[holds] Degradation:", small.Run.Output);
-        Assert.Contains("[holds] No degradation with shortcuts:", small.Run.Output);
-        Assert.Contains("[holds] Not vanishing gradients:", small.Run.Output);
-        Assert.DoesNotContain("[FAILS]", small.Run.Output);
+        Assert.Contains("[agrees] Degradation:", small.Run.Output);
+        Assert.Contains("[agrees] No degradation with shortcuts:", small.Run.Output);
+        Assert.Contains("[agrees] Not vanishing gradients:", small.Run.Output);
+        Assert.Contains("(by more than 5 % (seed-to-seed spread))", small.Run.Output);
+        Assert.DoesNotContain("[DISAGREES]", small.Run.Output);
     }
 
     [Fact]

@@ -39,6 +39,9 @@ public class ExperimentCommandTests
     [InlineData("depth", "--epochs", "0")]
     [InlineData("depth", "--probe-batch", "0")]
     [InlineData("depth", "--data", "/nonexistent/fashion-mnist")]
+    [InlineData("depth", "--min-workers", "2")]
+    [InlineData("shattered", "--ensemble-variants", "plain-he")]
+    [InlineData("shattered", "--ensemble-distances", "4")]
     public void Invalid_settings_are_a_usage_error_before_anything_runs(string command, string option, string value)
     {
         var (exitCode, output) = ExperimentRun.Invoke("experiment", command, option, value, "--output", "/nonexistent/never-created");

@@ -48,6 +48,7 @@ public class VanishingExperimentTests(QuickVanishingRun quick) : IClassFixture<Q
         Assert.Contains("## First-layer / last-layer gradient ratio", File.ReadAllText(quick.Run.PathOf(VanishingReport.Markdown)));
         foreach (var png in q.Depths.Select(VanishingReport.LayerNormsPng).Append(VanishingReport.RatioPng))
             Assert.Equal((byte)'P', File.ReadAllBytes(quick.Run.PathOf(png))[1]);
-        Assert.DoesNotContain("[DIFFERS]", quick.Run.Output);
+        Assert.Contains("[agrees] sigmoid-plain:", quick.Run.Output);
+        Assert.DoesNotContain("[DISAGREES]", quick.Run.Output);
     }
 }
