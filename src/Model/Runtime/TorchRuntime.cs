@@ -51,6 +51,29 @@ public static partial class TorchRuntime
         torch.set_num_threads(threads);
     }
 
+    /// <summary>
+    /// Sets flush-to-zero and denormals-are-zero (MXCSR) on the calling thread, as torch.set_flush_denormal(True)
+    /// does; MXCSR is per thread, so each compute thread calls it. Returns false where glibc's x86 environment is missing.
+    /// </summary>
+    public static bool FlushDenormalsOnThisThread()
+    {
+        if (!OperatingSystem.IsLinux() || !System.Runtime.Intrinsics.X86.Sse.IsSupported) return false;
+        try
+        {
+            return fesetenv(DefaultEnvironmentWithoutSseDenormals) == 0;
+        }
+        catch (Exception error) when (error is EntryPointNotFoundException or DllNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>glibc's FE_DFL_DISABLE_SSE_DENORMS_ENV (x86): the default environment plus FTZ and DAZ.</summary>
+    private static readonly nint DefaultEnvironmentWithoutSseDenormals = -3;
+
+    [LibraryImport("libm.so.6", EntryPoint = "fesetenv")]
+    private static partial int fesetenv(nint environment);
+
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int parameter, int value);
 }
