@@ -20,7 +20,7 @@ public static partial class ComputeVariants
     /// table did); <paramref name="WorkerPath"/> runs what a worker runs: <see cref="FlatReplica"/> + <see cref="ComputeNet"/>
     /// (normalization in fp32, weights copied in and gradients copied out to fp32 each step).
     /// </summary>
-    public sealed record Variant(string Name, ScalarType Dtype, bool ChannelsLast, bool WorkerPath = false);
+    public sealed record Variant(string Name, ScalarType Dtype, bool ChannelsLast, bool WorkerPath = false, bool NormInBf16 = false);
 
     public static readonly Variant[] All =
     [
@@ -29,21 +29,23 @@ public static partial class ComputeVariants
         new("bf16 (whole model)", ScalarType.BFloat16, false),
         new("bf16 + channels-last", ScalarType.BFloat16, true),
         new("worker step, bf16", ScalarType.BFloat16, false, WorkerPath: true),
-        new("worker step, bf16 + channels-last", ScalarType.BFloat16, true, WorkerPath: true),
+        new("worker step, bf16, norm in bf16", ScalarType.BFloat16, false, WorkerPath: true, NormInBf16: true),
     ];
 
-    public static void Run(int rounds, int batch, int warmup, int timed)
+    /// <param name="only">Run only the variants whose names contain one of these (all when empty).</param>
+    public static void Run(int rounds, int batch, int warmup, int timed, IReadOnlyList<string> only)
     {
+        var variants = only.Count == 0 ? All : All.Where(v => v == All[0] || only.Any(o => v.Name.Contains(o, StringComparison.Ordinal))).ToArray();
         var model = ModelSpec.ResNet20FashionMnist;
         var data = new DataSpec(DatasetCatalog.FashionMnistName, null, 2, true);
         Console.WriteLine($"per-thread compute: {model.Name}, 1 libtorch thread, batch {batch}, forward + backward (no optimizer), " +
             $"img/s = batch / median step over {timed} steps after {warmup} warm-up");
-        var results = All.ToDictionary(v => v.Name, _ => new List<double>());
-        var cpuResults = All.ToDictionary(v => v.Name, _ => new List<double>());
+        var results = variants.ToDictionary(v => v.Name, _ => new List<double>());
+        var cpuResults = variants.ToDictionary(v => v.Name, _ => new List<double>());
         for (var round = 1; round <= rounds; round++)
         {
             // Rotate the starting variant so no variant always runs right after the same one.
-            var order = All.Skip((round - 1) % All.Length).Concat(All.Take((round - 1) % All.Length)).ToArray();
+            var order = variants.Skip((round - 1) % variants.Length).Concat(variants.Take((round - 1) % variants.Length)).ToArray();
             Console.WriteLine($"round {round}");
             foreach (var variant in order)
             {
@@ -53,15 +55,15 @@ public static partial class ComputeVariants
                 Console.WriteLine($"  {variant.Name,-34} {wall,7:F0} img/s wall  {cpu,7:F0} img per CPU-second");
             }
         }
-        Summarize("wall clock (img/s)", results);
-        Summarize("thread CPU time (img per CPU-second of the compute thread: what the load on a shared machine distorts least)", cpuResults);
+        Summarize("wall clock (img/s)", variants, results);
+        Summarize("thread CPU time (img per CPU-second of the compute thread: what the load on a shared machine distorts least)", variants, cpuResults);
     }
 
-    private static void Summarize(string title, Dictionary<string, List<double>> results)
+    private static void Summarize(string title, Variant[] variants, Dictionary<string, List<double>> results)
     {
         Console.WriteLine($"\nsummary, {title}: median of rounds, and the median of same-round ratios to fp32");
         var fp32 = results[All[0].Name];
-        foreach (var variant in All)
+        foreach (var variant in variants)
         {
             var values = results[variant.Name];
             var ratios = values.Select((v, i) => v / fp32[i]).ToList();
@@ -130,7 +132,7 @@ public static partial class ComputeVariants
         var assembler = new BatchAssembler(prepared.Train, prepared.Normalization, prepared.Augmentation, 1);
         var spec = model with { Precision = variant.Dtype == ScalarType.BFloat16 ? Precision.BFloat16 : Precision.Float32, ChannelsLast = variant.ChannelsLast };
         using var replica = new FlatReplica(spec, 1);
-        using var net = new ComputeNet(replica);
+        using var net = new ComputeNet(replica, variant.NormInBf16);
         var images = new float[batch * prepared.Train.SampleSize];
         var labels = new long[batch];
         var order = Enumerable.Range(0, prepared.Train.Count).ToArray();

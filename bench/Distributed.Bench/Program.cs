@@ -18,7 +18,7 @@ using static TorchSharp.torch;
 TorchRuntime.Initialize();
 if (args.Length > 0 && args[0] == "compute")
 {
-    ComputeVariants.Run(args.Length > 1 ? int.Parse(args[1]) : 3, batch: 64, warmup: 10, timed: 40);
+    ComputeVariants.Run(args.Length > 1 ? int.Parse(args[1]) : 3, batch: 64, warmup: 10, timed: 40, args.Skip(2).ToArray());
     return;
 }
 if (args.Length > 1 && args[0] == "trained")

@@ -18,10 +18,15 @@ public sealed class ComputeNet : IDisposable
 {
     private readonly CifarResNet? _copy;
     private readonly List<(Tensor Master, Tensor MasterGradient, Tensor Compute, Tensor ComputeGradient)> _copied = [];
+    private readonly List<(Tensor Master, Tensor Compute)> _statistics = [];
     private readonly ScalarType _dtype;
     private readonly bool _channelsLast;
 
-    public ComputeNet(FlatReplica replica)
+    /// <param name="normInComputePrecision">
+    /// Run normalization layers in the compute precision too (their weights and running statistics copied in and
+    /// out like the rest) instead of sharing the replica's fp32 ones.
+    /// </param>
+    public ComputeNet(FlatReplica replica, bool normInComputePrecision = false)
     {
         var spec = replica.Model.Spec;
         _dtype = spec.Precision == Precision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
@@ -41,7 +46,7 @@ public sealed class ComputeNet : IDisposable
         {
             switch (module)
             {
-                case BatchNorm2d or GroupNorm:
+                case BatchNorm2d or GroupNorm when !normInComputePrecision:
                     foreach (var (parameterName, parameter) in module.named_parameters())
                     {
                         var master = masterParameters[$"{name}.{parameterName}"];
@@ -52,10 +57,15 @@ public sealed class ComputeNet : IDisposable
                     foreach (var (bufferName, buffer) in module.named_buffers())
                         if (buffer.dtype == ScalarType.Float32) buffer.set_(masterBuffers[$"{name}.{bufferName}"]);
                     break;
-                case Conv2d or Linear when _dtype != ScalarType.Float32:
+                case Conv2d or Linear or BatchNorm2d or GroupNorm when _dtype != ScalarType.Float32:
                     module.to(_dtype);
                     break;
             }
+        }
+        if (normInComputePrecision)
+        {
+            foreach (var (name, buffer) in _copy.named_buffers())
+                if (masterBuffers[name].dtype == ScalarType.Float32) _statistics.Add((masterBuffers[name], buffer));
         }
         foreach (var conv in _copy.modules().OfType<Conv2d>())
             if (_channelsLast) conv.weight.set_(ChannelsLast(conv.weight));
@@ -86,6 +96,7 @@ public sealed class ComputeNet : IDisposable
                 compute.copy_(master);
                 gradient.zero_();
             }
+            foreach (var (master, compute) in _statistics) compute.copy_(master);
         }
         using var scope = NewDisposeScope();
         var x = images.to(_dtype);
@@ -93,12 +104,13 @@ public sealed class ComputeNet : IDisposable
         return Model.forward(x).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
-    /// <summary>After backward: writes the copy's gradients, as fp32, into the replica's gradient buffer.</summary>
+    /// <summary>After backward: writes the copy's gradients (and running statistics, if it has its own) into the replica, as fp32.</summary>
     public void CollectGradients()
     {
         if (_copy is null) return;
         using var noGrad = no_grad();
         foreach (var (_, masterGradient, _, gradient) in _copied) masterGradient.copy_(gradient);
+        foreach (var (master, compute) in _statistics) master.copy_(compute);
     }
 
     /// <summary>NHWC strides under the NCHW shape; TorchSharp 0.107 has no memory_format argument to contiguous().</summary>

@@ -52,27 +52,21 @@ public static partial class TorchRuntime
     }
 
     /// <summary>
-    /// Sets flush-to-zero and denormals-are-zero (MXCSR) on the calling thread, as torch.set_flush_denormal(True)
-    /// does; MXCSR is per thread, so each compute thread calls it. Returns false where glibc's x86 environment is missing.
+    /// Sets flush-to-zero and denormals-are-zero on the calling thread through libtorch's own
+    /// torch.set_flush_denormal (at::Context::setFlushDenormal, which TorchSharp 0.107 does not bind); the setting is
+    /// per thread (MXCSR), so each compute thread calls it. Returns false when libtorch lacks the entry points.
     /// </summary>
-    public static bool FlushDenormalsOnThisThread()
+    public static unsafe bool FlushDenormalsOnThisThread()
     {
-        if (!OperatingSystem.IsLinux() || !System.Runtime.Intrinsics.X86.Sse.IsSupported) return false;
-        try
-        {
-            return fesetenv(DefaultEnvironmentWithoutSseDenormals) == 0;
-        }
-        catch (Exception error) when (error is EntryPointNotFoundException or DllNotFoundException)
-        {
+        Initialize();
+        using (torch.zeros(1)) { } // loads libtorch
+        if (!NativeLibrary.TryLoad("libtorch_cpu.so", typeof(torch).Assembly, null, out var library)
+            || !NativeLibrary.TryGetExport(library, "_ZN2at13globalContextEv", out var globalContext)
+            || !NativeLibrary.TryGetExport(library, "_ZN2at7Context16setFlushDenormalEb", out var setFlushDenormal))
             return false;
-        }
+        var context = ((delegate* unmanaged<nint>)globalContext)();
+        return ((delegate* unmanaged<nint, byte, byte>)setFlushDenormal)(context, 1) != 0;
     }
-
-    /// <summary>glibc's FE_DFL_DISABLE_SSE_DENORMS_ENV (x86): the default environment plus FTZ and DAZ.</summary>
-    private static readonly nint DefaultEnvironmentWithoutSseDenormals = -3;
-
-    [LibraryImport("libm.so.6", EntryPoint = "fesetenv")]
-    private static partial int fesetenv(nint environment);
 
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int parameter, int value);
