@@ -1,5 +1,5 @@
 // Cluster mode (this process as coordinator + 2 worker processes) against the one-process mode and a bare
-// TorchSharp loop, interleaved round by round (shared/perf-notes.md section 4), then the tensor channel against a
+// TorchSharp loop, interleaved round by round (bench/README.md, platform fact 4), then the tensor channel against a
 // plain socket for a 150 MB broadcast. Figures, not asserts: bench/README.md records them with the machine.
 //   dotnet run -c Release --project bench/Cluster -- [rounds=2] [steps=40]
 using System.Collections.Concurrent;
@@ -12,7 +12,6 @@ using Distributed.Bench.Cluster;
 using Distributed.Bench.Shared;
 using Distributed.Cluster;
 using Distributed.Cluster.Transport;
-using Distributed.Cluster.Workers;
 using Distributed.Training.Hosting;
 using Distributed.Coordinator;
 using Distributed.ParameterServer;
@@ -24,6 +23,8 @@ using Distributed.Protocol;
 using Distributed.Worker;
 using TorchSharp;
 using static TorchSharp.torch;
+using Distributed.Cluster.Remote;
+using Distributed.Training.Workers;
 
 TorchRuntime.Initialize();
 var rounds = args.Length > 0 ? int.Parse(args[0]) : 2;
@@ -38,7 +39,7 @@ Console.WriteLine($"img/s = batch / median step interval over {timed} steps afte
 
 var port = FreePort();
 var settings = new ClusterSettings { Port = port };
-using var host = ClusterTrainingHost.Build(settings, tls: null);
+using var host = TrainingHost.Build(settings, tls: null);
 await using var channel = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);
 await host.StartAsync();
 var system = TrainingHost.ActorSystemOf(host);
@@ -100,25 +101,9 @@ async Task<Measurement> SystemAsync(bool cluster)
         TimeSpan.FromMinutes(5), MaxSteps: Warmup + timed, EvaluateEachEpoch: false);
     var steps = new StepTimes();
     var computeByRound = new ConcurrentDictionary<long, double>();
-    var started = new List<IActorRef>();
+    IWorkerSource workers = cluster ? new ClusterWorkers(channel, Workers) : new InProcessWorkers(Workers, 1);
     var outcome = await TrainingRun.RunAsync(system, new TrainingJob(model, data, plan, SgdSettings.Default, Workers, 1, null),
-        steps, startLocalWorkers: false, CancellationToken.None, new TrainingRun.RunOptions(Started: actors =>
-        {
-            var tap = system.ActorOf(TimingTap.Props(actors.Coordinator, computeByRound));
-            started.Add(tap);
-            if (cluster)
-            {
-                started.Add(system.ActorOf(WorkerDiscoveryActor.Props(tap, channel)));
-                return;
-            }
-            for (var i = 0; i < Workers; i++)
-            {
-                var worker = system.ActorOf(WorkerActor.Props($"local-{i}", 1));
-                started.Add(worker);
-                tap.Tell(new RegisterWorker($"local-{i}"), worker);
-            }
-        }));
-    foreach (var actor in started) system.Stop(actor);
+        steps, new TappedWorkers(workers, computeByRound), CancellationToken.None);
     if (!outcome.Succeeded) throw new InvalidOperationException(outcome.Failed!.Reason);
     var timedSteps = steps.Completed.Skip(Warmup).ToList();
     // Rounds are numbered from 1 in step order (no evaluation rounds in these runs).

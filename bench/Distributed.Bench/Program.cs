@@ -1,5 +1,5 @@
 // Throughput of the system against a bare TorchSharp loop of the same model on the same data, measured
-// side by side in one process and interleaved (shared/perf-notes.md section 4: medians drift 5-10% between runs).
+// side by side in one process and interleaved (bench/README.md, platform fact 4: medians drift 5-10% between runs).
 using System.Diagnostics;
 using Distributed.Bench;
 using Distributed.Bench.Shared;
@@ -14,6 +14,7 @@ using Distributed.Protocol;
 using Distributed.Worker;
 using TorchSharp;
 using static TorchSharp.torch;
+using Distributed.Training.Workers;
 
 TorchRuntime.Initialize();
 if (args.Length > 0 && args[0] == "compute")
@@ -68,7 +69,7 @@ async Task<double> SystemAsync(int workers, int threadsPerWorker)
         TimeSpan.FromMinutes(5), MaxSteps: Warmup + Timed, EvaluateEachEpoch: false);
     var observer = new StepClock();
     var outcome = await TrainingRun.RunAsync(system, new TrainingJob(model, data, plan, SgdSettings.Default, workers, threadsPerWorker, null),
-        observer, startLocalWorkers: true, CancellationToken.None);
+        observer, new InProcessWorkers(workers, threadsPerWorker), CancellationToken.None);
     if (!outcome.Succeeded) throw new InvalidOperationException(outcome.Failed!.Reason);
     return Batch / Median(observer.Intervals.Skip(Warmup).ToList());
 }

@@ -1,3 +1,5 @@
+using Akka.Actor;
+
 namespace Distributed.Cluster;
 
 /// <summary>The two kinds of node. The split brain resolver keeps the side that holds the oldest coordinator.</summary>
@@ -8,4 +10,7 @@ public static class ClusterRoles
 
     /// <summary>Name of the actor every worker node serves at /user/{name}; the coordinator looks it up on each new member.</summary>
     public const string WorkerEndpointName = "worker";
+
+    /// <summary>Name a worker node goes by in notices and reports: its node's address.</summary>
+    public static string WorkerName(Address address) => $"worker@{address.Host}:{address.Port}";
 }

@@ -1,7 +1,5 @@
 namespace Distributed.Coordinator;
 
-public enum ScheduleKind { Linear, Cosine, Constant }
-
 /// <summary>
 /// Linear warmup to the peak, then decay to zero by the last step. The coordinator evaluates it, because only
 /// it knows the dataset size (from the workers) and hence the number of steps.

@@ -10,6 +10,8 @@ using Distributed.Protocol;
 using Distributed.Worker;
 using Microsoft.Extensions.Hosting;
 using TorchSharp;
+using Distributed.Model.Nets;
+using Distributed.Training.Workers;
 
 namespace Distributed.Experiments;
 
@@ -89,7 +91,7 @@ public static class DepthExperiment
             host = TrainingHost.BuildLocal();
             await host.StartAsync(cancellationToken);
             var system = TrainingHost.ActorSystemOf(host);
-            trainer = (job, observer, ct) => TrainingRun.RunAsync(system, job, observer, startLocalWorkers: true, ct);
+            trainer = (job, observer, ct) => TrainingRun.RunAsync(system, job, observer, InProcessWorkers.Of(job), ct);
         }
         try
         {
@@ -115,7 +117,8 @@ public static class DepthExperiment
         float[] probeImages, long[] probeLabels, TextWriter log, CancellationToken cancellationToken)
     {
         var job = options.JobFor(model);
-        var (initialState, parameterCount, _) = TrainingRun.InitialWeights(model, options.Seed);
+        var built = RunModel.Build(model, options.Seed);
+        var (initialState, parameterCount) = (built.InitialState, built.ParameterCount);
         var recorder = new Recorder(model.Name, options.Epochs, log);
         var clock = Stopwatch.StartNew();
         var outcome = await trainer(job, recorder, cancellationToken);

@@ -1,4 +1,6 @@
+using System.Runtime.Serialization;
 using MessagePack;
+using MessagePack.Formatters;
 
 namespace Distributed.Protocol;
 
@@ -14,10 +16,33 @@ public sealed record GetTrainingStatus : IProtocolMessage
     public static GetTrainingStatus Instance { get; } = new();
 }
 
+/// <summary>
+/// Where a worker stands with the coordinator; the one vocabulary of the coordinator, the dashboard, /metrics and
+/// `distributed status`. It travels as its lower-case name, so the wire carries text as it always did.
+/// </summary>
+public enum WorkerState
+{
+    /// <summary>Registered, building its replica and loading the data.</summary>
+    [EnumMember(Value = "joining")] Joining,
+    [EnumMember(Value = "live")] Live,
+    /// <summary>Missed a shard deadline: kept out of rotation until it answers again.</summary>
+    [EnumMember(Value = "unreachable")] Unreachable,
+    /// <summary>Its model or data does not match the run's, or it could not start.</summary>
+    [EnumMember(Value = "rejected")] Rejected,
+    /// <summary>Left the run (only the dashboard keeps departed workers).</summary>
+    [EnumMember(Value = "gone")] Gone,
+}
+
+public static class WorkerStates
+{
+    /// <summary>The state as operators read it: "live", "joining", ...</summary>
+    public static string Text(this WorkerState state) => state.ToString().ToLowerInvariant();
+}
+
 [MessagePackObject]
 public sealed record WorkerStatus(
     [property: Key(0)] string Name,
-    [property: Key(1)] string State,
+    [property: Key(1), MessagePackFormatter(typeof(EnumAsStringFormatter<WorkerState>))] WorkerState State,
     [property: Key(2)] int ShardsCompleted,
     [property: Key(3)] double MeanShardMilliseconds,
     [property: Key(4)] int MissedDeadlines);

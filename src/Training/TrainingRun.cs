@@ -1,51 +1,43 @@
 using Akka.Actor;
-using Distributed.Model.Nets;
-using Distributed.Protocol;
-using Distributed.Worker;
 using Distributed.Coordinator;
+using Distributed.Model.Nets;
 using Distributed.ParameterServer;
+using Distributed.Protocol;
+using Distributed.Training.Workers;
 
 namespace Distributed.Training;
 
 /// <summary>
-/// Starts the parameter server and the coordinator for a job inside an actor system, optionally with
-/// in-process workers, and waits for the run to end. The cluster host uses the same pieces with remote workers.
+/// Starts the parameter server, the coordinator and the run's workers inside an actor system, and waits for the
+/// run to end. The parameter server owns the weights: the coordinator starts from the version it publishes.
 /// </summary>
 public static class TrainingRun
 {
     public static async Task<TrainingOutcome> RunAsync(ActorSystem system, TrainingJob job, ITrainingObserver observer,
-        bool startLocalWorkers, CancellationToken cancellationToken, RunOptions? options = null)
+        IWorkerSource workers, CancellationToken cancellationToken, RunOptions? options = null)
     {
-        var (initialState, parameterCount, decayMask) = InitialWeights(job.Model, job.Plan.Seed);
+        var model = options?.Model ?? RunModel.Build(job.Model, job.Plan.Seed);
         var resume = options?.Resume;
         var plan = resume is null ? job.Plan : job.Plan with { StartStep = resume.Step };
         var runId = Guid.NewGuid().ToString("N")[..8];
         var outcome = new TaskCompletionSource<TrainingOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         var observerActor = system.ActorOf(TrainingObserverActor.Props(observer, outcome), $"observer-{runId}");
         var parameterServer = system.ActorOf(ParameterServerActor.Props(resume is null
-            ? new ParameterServerSetup(initialState, parameterCount, decayMask, job.Sgd)
-            : new ParameterServerSetup(resume.State, parameterCount, decayMask, job.Sgd, resume.Momentum, resume.WeightsVersion)),
+            ? new ParameterServerSetup((float[])model.InitialState.Clone(), model.ParameterCount, model.DecayMask, job.Sgd)
+            : new ParameterServerSetup(resume.State, model.ParameterCount, model.DecayMask, job.Sgd, resume.Momentum, resume.WeightsVersion)),
             $"parameter-server-{runId}");
+        var published = await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30), cancellationToken);
         var configuration = new ConfigureWorker(job.Model, job.Data, job.Plan.Seed);
-        var coordinator = system.ActorOf(CoordinatorActor.Props(plan, configuration, parameterServer,
-            resume?.State ?? initialState, resume?.WeightsVersion ?? 0, observerActor), $"coordinator-{runId}");
+        var coordinator = system.ActorOf(CoordinatorActor.Props(plan, configuration, parameterServer, PublishedWeights.Of(published), observerActor),
+            $"coordinator-{runId}");
         options?.Started?.Invoke(new RunActors(coordinator, parameterServer));
-        var workers = new List<IActorRef>();
-        if (startLocalWorkers)
-        {
-            for (var i = 0; i < job.Workers; i++)
-            {
-                var name = $"worker-{i}";
-                var worker = system.ActorOf(WorkerActor.Props(name, job.ThreadsPerWorker), $"{name}-{runId}");
-                coordinator.Tell(new RegisterWorker(name), worker);
-                workers.Add(worker);
-            }
-        }
+        var attached = workers.Attach(system, coordinator, runId);
         await using var registration = cancellationToken.Register(() =>
             outcome.TrySetResult(new TrainingOutcome(null, new TrainingFailed("stopped on request", -1)) { Stopped = true }));
         try
         {
             var result = await outcome.Task;
+            result = result with { Workers = await WorkersOfAsync(coordinator) };
             if (result.Stopped) return await StopAsync(coordinator, parameterServer, result);
             if (!result.Succeeded) return result;
             var parameters = await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30), cancellationToken);
@@ -53,8 +45,21 @@ public static class TrainingRun
         }
         finally
         {
-            foreach (var actor in workers.Append(coordinator).Append(parameterServer).Append(observerActor))
+            foreach (var actor in attached.Append(coordinator).Append(parameterServer).Append(observerActor))
                 system.Stop(actor);
+        }
+    }
+
+    /// <summary>The coordinator's roster at the end: every worker of the run, departed ones included, and the training shards each delivered.</summary>
+    private static async Task<IReadOnlyList<WorkerStatus>> WorkersOfAsync(IActorRef coordinator)
+    {
+        try
+        {
+            return (await coordinator.Ask<TrainingStatus>(GetTrainingStatus.Instance, TimeSpan.FromSeconds(10))).Workers;
+        }
+        catch (Exception error) when (error is AskTimeoutException or TaskCanceledException)
+        {
+            return [];
         }
     }
 
@@ -83,16 +88,9 @@ public static class TrainingRun
     /// </summary>
     public sealed record ResumePoint(float[] State, float[] Momentum, long Step, long WeightsVersion);
 
-    /// <summary>The actors of a started run, for hosts that attach remote workers or take checkpoints.</summary>
+    /// <summary>The actors of a started run, for hosts that take checkpoints or watch the run.</summary>
     public sealed record RunActors(IActorRef Coordinator, IActorRef ParameterServer);
 
-    /// <summary>Optional parts of a run: a resume point, and a callback once its actors exist.</summary>
-    public sealed record RunOptions(ResumePoint? Resume = null, Action<RunActors>? Started = null);
-
-    /// <summary>The seed fixes the initial weights; every run with the same seed starts from the same point.</summary>
-    public static (float[] State, int ParameterCount, float[] DecayMask) InitialWeights(ModelSpec model, int seed)
-    {
-        using var replica = new FlatReplica(model, seed);
-        return ((float[])replica.State.Clone(), replica.Layout.ParameterCount, replica.Layout.DecayMask());
-    }
+    /// <summary>Optional parts of a run: the model already built, a resume point, and a callback once its actors exist.</summary>
+    public sealed record RunOptions(ResumePoint? Resume = null, Action<RunActors>? Started = null, RunModel? Model = null);
 }

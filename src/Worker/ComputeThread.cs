@@ -6,7 +6,7 @@ namespace Distributed.Worker;
 /// <summary>
 /// One dedicated OS thread per worker for all of its tensor work. libtorch's OpenMP thread count is a
 /// per-thread setting, and the thread-pool hands work to arbitrary threads, so a worker that must use exactly
-/// N cores owns the thread it computes on (shared/perf-notes.md section 2).
+/// N cores owns the thread it computes on (bench/README.md, platform fact 2).
 /// </summary>
 public sealed class ComputeThread : IDisposable
 {

@@ -17,13 +17,13 @@ public sealed class PreparedData
         var pair = DatasetCatalog.Load(spec.Name, spec.Path);
         Train = spec.TrainLimit > 0 && spec.TrainLimit < pair.Train.Count ? pair.Train.Take(spec.TrainLimit) : pair.Train;
         Test = spec.TestLimit > 0 && spec.TestLimit < pair.Test.Count ? pair.Test.Take(spec.TestLimit) : pair.Test;
-        Normalization = Normalization.FromDataset(Train);
+        Normalization = PixelStatistics.FromDataset(Train);
         Augmentation = new Augmentation(spec.CropPadding, spec.HorizontalFlip);
     }
 
     public ImageDataset Train { get; }
     public ImageDataset Test { get; }
-    public Normalization Normalization { get; }
+    public PixelStatistics Normalization { get; }
     public Augmentation Augmentation { get; }
 
     public static PreparedData Get(DataSpec spec)

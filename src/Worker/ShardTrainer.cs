@@ -16,7 +16,7 @@ namespace Distributed.Worker;
 /// </summary>
 public sealed class ShardTrainer : IDisposable
 {
-    /// <summary>Forward-only passes are several times faster in cache-sized batches (shared/perf-notes.md section 3).</summary>
+    /// <summary>Forward-only passes are several times faster in cache-sized batches (bench/README.md, platform fact 3).</summary>
     private const int EvaluationBatch = 128;
 
     private readonly FlatReplica _replica;

@@ -1,3 +1,4 @@
+using Distributed.Protocol;
 using System.CommandLine;
 using System.Globalization;
 using System.Net.Http;
@@ -73,7 +74,7 @@ public static class StatusCommand
         text.AppendLine($"  {"worker",-16} {"state",-12} {"shards",7} {"mean ms",8} {"last ms",8} {"straggler",9} {"slowest",8} {"missed",6}");
         foreach (var w in snapshot.Workers)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"  {w.Name,-16} {w.State,-12} {w.Shards,7} {Number(w.MeanShardMilliseconds, "F1"),8} " +
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {w.Name,-16} {w.State.Text(),-12} {w.Shards,7} {Number(w.MeanShardMilliseconds, "F1"),8} " +
                 $"{Number(w.LastShardMilliseconds, "F1"),8} {Number(w.StragglerScore, "F2"),9} {Percent(w.SlowestFraction),8} {w.MissedDeadlines,6}");
         }
         if (snapshot.Health is { } health)

@@ -4,7 +4,6 @@ using Akka.Actor;
 using Distributed.Cluster;
 using Distributed.Cluster.Hosting;
 using Distributed.Cluster.Transport;
-using Distributed.Cluster.Workers;
 using Distributed.Training.Checkpoints;
 using Distributed.Training.Hosting;
 using Distributed.Observability.Reporting;
@@ -16,6 +15,7 @@ using Distributed.Model.Data;
 using Distributed.Protocol;
 using Microsoft.Extensions.Hosting;
 using Distributed.Observability;
+using Distributed.Model.Nets;
 
 namespace Distributed.Cli.Commands;
 
@@ -234,75 +234,48 @@ public static class TrainCommand
             return 2;
         }
         var output = job.OutputDirectory!;
-        var where = setup.Cluster is null
-            ? $"{job.Workers} in-process workers x {job.ThreadsPerWorker} threads"
-            : $"cluster workers (at least {job.Plan.MinimumWorkers})";
-        Console.WriteLine($"Training {job.Model.Name} on {job.Data.Name} with {where}, " +
+        await using var node = await TrainingNode.StartAsync(setup.Cluster, job, cancellationToken);
+        Console.WriteLine($"Training {job.Model.Name} on {job.Data.Name} with {node.Workers.Description}, " +
             $"global batch {job.Plan.GlobalBatch}, peak lr {job.Plan.Schedule.PeakLearningRate:G4}, {job.Plan.Epochs} epochs, " +
             $"augmentation {(job.Data.HorizontalFlip || job.Data.CropPadding > 0 ? "on" : "off")}, seed {job.Plan.Seed}");
         if (setup.Resume is { } resume)
             Console.WriteLine($"Resuming from {setup.ResumePath} at step {resume.Header.Step} (epoch {resume.Header.Epoch + 1})");
         Console.WriteLine($"Output: {Path.GetFullPath(output)}");
+        var model = RunModel.Build(job.Model, job.Plan.Seed);
         using var metrics = new MetricsFile(output, append: setup.Resume is not null);
         var reporter = new ConsoleReporter(Console.Out, !Console.IsOutputRedirected, job.Plan.Epochs);
         await using var observability = await RunObservability.StartAsync(watch, job, warning =>
         {
             reporter.OnNotice(new TrainingNotice($"warning: {warning}"));
             metrics.OnNotice(new TrainingNotice($"warning: {warning}"));
-        }, cancellationToken: cancellationToken);
+        }, cancellationToken: cancellationToken, model: model);
         if (observability.Dashboard is { } dashboard)
             Console.WriteLine($"Dashboard: {dashboard.Url} (metrics: {dashboard.Url}metrics)" + (observability.DashboardNote is { } note ? $"; {note}" : ""));
-        var tls = setup.Cluster is { } clusterSettings ? ClusterTls.Load(clusterSettings.Tls) : null;
-        using var host = setup.Cluster is null ? TrainingHost.BuildLocal() : ClusterTrainingHost.Build(setup.Cluster, tls);
-        await using var channel = setup.Cluster is { } channelSettings
-            ? TensorChannel.Start(channelSettings.Hostname, channelSettings.TensorPort, channelSettings.AdvertisedHostname, tls)
+        Console.WriteLine($"Model: {model.ParameterCount:N0} trainable parameters");
+        if (node.Description is { } clusterNode) Console.WriteLine(clusterNode);
+        var checkpoints = new CheckpointWriter(job, output, model.ParameterCount, setup.CheckpointEvery, Console.Out);
+        var resumePoint = setup.Resume is { } from
+            ? new TrainingRun.ResumePoint(from.State, from.Momentum, from.Header.Step, from.Header.WeightsVersion)
             : null;
-        await host.StartAsync(cancellationToken);
-        var system = TrainingHost.ActorSystemOf(host);
-        IActorRef? discovery = null;
-        try
+        var options = new TrainingRun.RunOptions(resumePoint, actors => checkpoints.Attach(actors.ParameterServer), model);
+        var outcome = await TrainingRun.RunAsync(node.System, job, new CompositeObserver(reporter, metrics, checkpoints, observability.Observer),
+            node.Workers, cancellationToken, options);
+        ReportWorkers(outcome);
+        observability.Telemetry.Finish(outcome.Succeeded ? "finished" : outcome.Stopped ? "stopped" : "failed");
+        if (observability.HealthSummary(job.Plan.HealthEvery) is { } healthSummary) Console.WriteLine(healthSummary);
+        if (observability.Timeline is { } timeline) Console.WriteLine($"Timeline: {timeline.Path}");
+        if (observability.TensorBoard is { } tensorBoard) Console.WriteLine($"TensorBoard: {tensorBoard.Directory}");
+        if (outcome.Stopped) return await ReportStopAsync(outcome, checkpoints, output, signals.Received);
+        if (!outcome.Succeeded)
         {
-            var (_, parameterCount, _) = TrainingRun.InitialWeights(job.Model, job.Plan.Seed);
-            Console.WriteLine($"Model: {parameterCount:N0} trainable parameters");
-            if (setup.Cluster is not null)
-            {
-                Console.WriteLine($"Coordinator node {Akka.Cluster.Cluster.Get(system).SelfAddress}, tensor channel {channel!.AdvertisedHost}:{channel.Port}, " +
-                    $"TLS {(tls is null ? "off" : "on")}; waiting for {job.Plan.MinimumWorkers} worker(s) to join");
-            }
-            var checkpoints = new CheckpointWriter(job, output, parameterCount, setup.CheckpointEvery, Console.Out);
-            var resumePoint = setup.Resume is { } from
-                ? new TrainingRun.ResumePoint(from.State, from.Momentum, from.Header.Step, from.Header.WeightsVersion)
-                : null;
-            var options = new TrainingRun.RunOptions(resumePoint, actors =>
-            {
-                checkpoints.Attach(actors.ParameterServer);
-                if (channel is not null)
-                    discovery = system.ActorOf(WorkerDiscoveryActor.Props(actors.Coordinator, channel), "worker-discovery");
-            });
-            var outcome = await TrainingRun.RunAsync(system, job, new CompositeObserver(reporter, metrics, checkpoints, observability.Observer),
-                startLocalWorkers: setup.Cluster is null, cancellationToken, options);
-            if (discovery is not null) await ReportWorkersAsync(discovery);
-            observability.Telemetry.Finish(outcome.Succeeded ? "finished" : outcome.Stopped ? "stopped" : "failed");
-            if (observability.HealthSummary(job.Plan.HealthEvery) is { } healthSummary) Console.WriteLine(healthSummary);
-            if (observability.Timeline is { } timeline) Console.WriteLine($"Timeline: {timeline.Path}");
-            if (observability.TensorBoard is { } tensorBoard) Console.WriteLine($"TensorBoard: {tensorBoard.Directory}");
-            if (outcome.Stopped) return await ReportStopAsync(outcome, checkpoints, output, signals.Received);
-            if (!outcome.Succeeded)
-            {
-                Console.Error.WriteLine($"Training failed at step {outcome.Failed!.Step}: {outcome.Failed.Reason}");
-                return 1;
-            }
-            await checkpoints.WriteFinalAsync(outcome.Parameters!);
-            Console.WriteLine($"Final test accuracy {outcome.Finished!.FinalTestAccuracy:P2} after {outcome.Finished.Steps} steps " +
-                $"({outcome.Finished.ReassignedShards} shards reassigned, {outcome.Finished.DiscardedResults} results discarded).");
-            Console.WriteLine($"Wrote {Path.Combine(output, Checkpoint.FileName)} and {metrics.Path}");
-            return 0;
+            Console.Error.WriteLine($"Training failed at step {outcome.Failed!.Step}: {outcome.Failed.Reason}");
+            return 1;
         }
-        finally
-        {
-            if (discovery is not null) system.Stop(discovery);
-            await host.StopAsync(CancellationToken.None);
-        }
+        await checkpoints.WriteFinalAsync(outcome.Parameters!);
+        Console.WriteLine($"Final test accuracy {outcome.Finished!.FinalTestAccuracy:P2} after {outcome.Finished.Steps} steps " +
+            $"({outcome.Finished.ReassignedShards} shards reassigned, {outcome.Finished.DiscardedResults} results discarded).");
+        Console.WriteLine($"Wrote {Path.Combine(output, Checkpoint.FileName)} and {metrics.Path}");
+        return 0;
     }
 
     /// <summary>
@@ -324,18 +297,10 @@ public static class TrainCommand
         return exitCode;
     }
 
-    /// <summary>Per remote worker, the training shards it delivered: shows who did the work (and that late joiners got some).</summary>
-    private static async Task ReportWorkersAsync(IActorRef discovery)
+    /// <summary>Per worker, the training shards it delivered: shows who did the work (and that late joiners got some).</summary>
+    private static void ReportWorkers(TrainingOutcome outcome)
     {
-        try
-        {
-            var report = await discovery.Ask<WorkerReport>(GetWorkerReport.Instance, TimeSpan.FromSeconds(5));
-            foreach (var (worker, shards) in report.Shards) Console.WriteLine($"  {worker}: {shards} training shards");
-        }
-        catch (AskTimeoutException)
-        {
-            Console.WriteLine("  (no worker report: the discovery actor did not answer)");
-        }
+        foreach (var worker in outcome.Workers) Console.WriteLine($"  {worker.Name}: {worker.ShardsCompleted} training shards");
     }
 
     /// <summary>How this invocation runs, beyond the job itself: cluster or one process, checkpoints, resume.</summary>

@@ -15,7 +15,7 @@ public sealed class BatchAssembler
     // (p/255 - mean)/std for every byte value p, per channel: one load per pixel on the hot path.
     private readonly float[] _lookup;
 
-    public BatchAssembler(ImageDataset dataset, Normalization normalization, Augmentation augmentation, int seed)
+    public BatchAssembler(ImageDataset dataset, PixelStatistics normalization, Augmentation augmentation, int seed)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(normalization);

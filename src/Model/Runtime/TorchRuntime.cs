@@ -6,7 +6,7 @@ namespace Distributed.Model.Runtime;
 /// <summary>
 /// Process-wide native settings every process that trains needs before its first tensor.
 /// glibc's dynamic mmap threshold makes libtorch unmap and re-fault (kernel-zeroed) its large activation
-/// buffers every step, costing TorchSharp 30-50% of its throughput here (shared/perf-notes.md section 1);
+/// buffers every step, costing TorchSharp 30-50% of its throughput here (bench/README.md, platform fact 1);
 /// fixing both the mmap and the trim thresholds removes that.
 /// That alone only helps the main thread: every other thread allocates from its own glibc arena, made of
 /// 64 MiB heaps that glibc deletes whenever one falls empty (it does, every step), so the same pages were
@@ -43,7 +43,7 @@ public static partial class TorchRuntime
 
     /// <summary>
     /// OpenMP thread counts are per calling thread, so each compute thread sets its own
-    /// (shared/perf-notes.md section 2).
+    /// (bench/README.md, platform fact 2).
     /// </summary>
     public static void UseThreadsOnThisThread(int threads)
     {

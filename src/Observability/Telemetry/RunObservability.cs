@@ -35,11 +35,11 @@ public sealed class RunObservability : IAsyncDisposable
 
     /// <param name="warn">Where gradient-health warnings go besides the dashboard (the console, the metrics file).</param>
     /// <param name="meterName">Distinct per run when several runs share a process (tests).</param>
+    /// <param name="model">The run's model, when the caller already built it (otherwise it is built here).</param>
     public static async Task<RunObservability> StartAsync(ObservabilitySettings settings, TrainingJob job, Action<string>? warn,
-        string meterName = TrainingMetrics.DefaultMeterName, CancellationToken cancellationToken = default)
+        string meterName = TrainingMetrics.DefaultMeterName, CancellationToken cancellationToken = default, RunModel? model = null)
     {
-        IReadOnlyList<LiveLayer> layers;
-        using (var replica = new FlatReplica(job.Model, job.Plan.Seed)) layers = LiveLayer.WeightLayers(replica.Layout);
+        var layers = LiveLayer.WeightLayers((model ?? RunModel.Build(job.Model, job.Plan.Seed)).Layout);
         var output = job.OutputDirectory;
         var telemetry = new RunTelemetry(RunDescription.Of(job), layers, warn,
             output is null ? null : Path.Combine(output, Training.Checkpoints.Checkpoint.FileName));

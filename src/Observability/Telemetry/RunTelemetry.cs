@@ -7,13 +7,6 @@ using Distributed.Protocol;
 
 namespace Distributed.Observability.Telemetry;
 
-/// <summary>What a run is, for the dashboard header.</summary>
-public sealed record RunDescription(string Model, string Dataset, int Workers, int GlobalBatch, int Epochs, int HealthEvery, string? OutputDirectory)
-{
-    public static RunDescription Of(TrainingJob job) => new(job.Model.Name, job.Data.Name, job.Workers, job.Plan.GlobalBatch,
-        job.Plan.Epochs, job.Plan.HealthEvery, job.OutputDirectory);
-}
-
 /// <summary>
 /// The live state of one run as operators see it, folded from the coordinator's reports (steps, per-step
 /// timings, health samples, membership). Callbacks arrive on the observer actor's thread; the dashboard and the
@@ -43,7 +36,7 @@ public sealed class RunTelemetry : ITrainingObserver
     private readonly Queue<(long Step, double[] Values)> _heatmap = new();
     private readonly Queue<Alert> _warnings = new();
     private readonly Queue<Alert> _notices = new();
-    private readonly Dictionary<string, WorkerState> _workers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WorkerRecord> _workers = new(StringComparer.Ordinal);
 
     private long _version;
     private string _phase = "starting";
@@ -141,24 +134,17 @@ public sealed class RunTelemetry : ITrainingObserver
             // A status report still in flight when the run ends must not make it look live again.
             if (!_over) _phase = status.Phase;
             _totalSteps = status.TotalSteps;
-            int live = 0, joining = 0, unreachable = 0, rejected = 0;
+            // The coordinator lists every worker of the run, departed ones as gone, with the training shards each delivered.
             foreach (var worker in status.Workers)
             {
-                switch (worker.State)
-                {
-                    case "live": live++; break;
-                    case "configuring": joining++; break;
-                    case "suspect": unreachable++; break;
-                    default: rejected++; break;
-                }
                 var state = WorkerOf(worker.Name);
-                state.State = worker.State switch { "configuring" => "joining", "suspect" => "unreachable", var other => other };
+                state.State = worker.State;
+                state.Shards = worker.ShardsCompleted;
                 state.MissedDeadlines = worker.MissedDeadlines;
             }
-            foreach (var (name, state) in _workers)
-            {
-                if (status.Workers.All(w => w.Name != name)) state.State = "gone";
-            }
+            int Count(WorkerState state) => status.Workers.Count(w => w.State == state);
+            var (live, joining, unreachable, rejected) =
+                (Count(WorkerState.Live), Count(WorkerState.Joining), Count(WorkerState.Unreachable), Count(WorkerState.Rejected));
             _membership = new Membership(live, joining, unreachable, rejected);
             Changed();
         }
@@ -185,7 +171,7 @@ public sealed class RunTelemetry : ITrainingObserver
             {
                 var worker = WorkerOf(shard.Worker);
                 var milliseconds = shard.ReceivedMilliseconds - shard.SentMilliseconds;
-                worker.Shards++;
+                worker.TimedShards++;
                 worker.TotalMilliseconds += milliseconds;
                 worker.LastMilliseconds = milliseconds;
                 worker.Histogram[ShardHistogram.Bucket(milliseconds)]++;
@@ -342,9 +328,9 @@ public sealed class RunTelemetry : ITrainingObserver
     /// <summary>Null before the first step; afterwards the value as it is, NaN included (a diverged run shows NaN).</summary>
     private double? Measured(double value) => _stepsCompleted == 0 ? null : value;
 
-    private WorkerState WorkerOf(string name)
+    private WorkerRecord WorkerOf(string name)
     {
-        if (!_workers.TryGetValue(name, out var worker)) _workers[name] = worker = new WorkerState();
+        if (!_workers.TryGetValue(name, out var worker)) _workers[name] = worker = new WorkerRecord();
         return worker;
     }
 
@@ -365,19 +351,4 @@ public sealed class RunTelemetry : ITrainingObserver
 
     /// <summary>NaN here means "not measured yet" (null).</summary>
     private static double? Known(double value) => double.IsNaN(value) ? null : value;
-
-    private sealed class WorkerState
-    {
-        public string State { get; set; } = "live";
-        public long Shards { get; set; }
-        public double TotalMilliseconds { get; set; }
-        public double LastMilliseconds { get; set; } = double.NaN;
-        public double StragglerScore { get; set; } = double.NaN;
-        public double SlowestFraction { get; set; } = double.NaN;
-        public int MissedDeadlines { get; set; }
-        public long[] Histogram { get; } = new long[ShardHistogram.Bounds.Count + 1];
-
-        public WorkerFigures Figures(string name) => new(name, State, Shards, Shards == 0 ? null : TotalMilliseconds / Shards,
-            Known(LastMilliseconds), Known(StragglerScore), Known(SlowestFraction), MissedDeadlines, Histogram.ToArray());
-    }
 }

@@ -1,3 +1,4 @@
+using Distributed.Protocol;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -22,6 +23,7 @@ public sealed record TelemetrySnapshot(
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
     {
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter<WorkerState>(JsonNamingPolicy.CamelCase) },
     };
 }
 
@@ -41,7 +43,7 @@ public sealed record Figures(
 /// </summary>
 public sealed record StepBreakdown(double Compute, double Transfer, double Wait, double Aggregation, double Optimizer, double Health, double Other);
 
-/// <summary>Worker counts by state: live, joining (configuring), unreachable (missed a deadline), rejected.</summary>
+/// <summary>Worker counts by state: live, joining, unreachable (missed a deadline), rejected.</summary>
 public sealed record Membership(int Live, int Joining, int Unreachable, int Rejected);
 
 /// <summary>
@@ -49,7 +51,7 @@ public sealed record Membership(int Live, int Joining, int Unreachable, int Reje
 /// smoothed over recent steps: 1 is typical, 1.5 means half again as slow as the median worker.
 /// </summary>
 public sealed record WorkerFigures(
-    string Name, string State, long Shards, double? MeanShardMilliseconds, double? LastShardMilliseconds, double? StragglerScore,
+    string Name, WorkerState State, long Shards, double? MeanShardMilliseconds, double? LastShardMilliseconds, double? StragglerScore,
     double? SlowestFraction, int MissedDeadlines, IReadOnlyList<long> Histogram);
 
 public sealed record StepPoint(

@@ -4,7 +4,7 @@ using Akka.Hosting;
 using Distributed.Cluster;
 using Distributed.Cluster.Hosting;
 using Distributed.Cluster.Transport;
-using Distributed.Cluster.Workers;
+using Distributed.Cluster.Node;
 using Distributed.Protocol.Serialization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -69,21 +69,12 @@ public static class WorkerNode
         }
     }
 
-    private static IHost Build(ClusterSettings settings, int threads, TensorChannel channel, ClusterTls? tls, TextWriter log)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.ClearProviders();
-        builder.Services.AddAkka(ClusterSettings.SystemName, akka => akka
-            // The process handles SIGTERM itself (above); the CLR exit hook would end the ActorSystem behind its back.
-            .AddHocon("akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend)
-            .AddProtocolSerialization()
-            .WithDistributedCluster(settings, ClusterRoles.Worker, tls)
-            .WithActors((system, _) =>
-            {
-                var name = WorkerDiscoveryActor.WorkerName(Akka.Cluster.Cluster.Get(system).SelfAddress);
-                system.ActorOf(WorkerEndpointActor.Props(WorkerActor.Props(name, threads), channel, log), ClusterRoles.WorkerEndpointName);
-                system.ActorOf(CoordinatorWatchActor.Props(log), "coordinator-watch");
-            }));
-        return builder.Build();
-    }
+    private static IHost Build(ClusterSettings settings, int threads, TensorChannel channel, ClusterTls? tls, TextWriter log) =>
+        // The process handles SIGTERM itself (above); the host and Akka's CLR exit hook leave signals alone.
+        NodeHost.Build(settings, ClusterRoles.Worker, tls, actors: akka => akka.WithActors((system, _) =>
+        {
+            var name = ClusterRoles.WorkerName(Akka.Cluster.Cluster.Get(system).SelfAddress);
+            system.ActorOf(WorkerEndpointActor.Props(WorkerActor.Props(name, threads), channel, log), ClusterRoles.WorkerEndpointName);
+            system.ActorOf(CoordinatorWatchActor.Props(log), "coordinator-watch");
+        }));
 }

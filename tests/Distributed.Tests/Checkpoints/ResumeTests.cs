@@ -6,6 +6,8 @@ using Distributed.ParameterServer;
 using Distributed.Training;
 using Distributed.Protocol;
 using Distributed.Tests.Cluster;
+using Distributed.Model.Nets;
+using Distributed.Training.Workers;
 
 namespace Distributed.Tests.Checkpoints;
 
@@ -33,23 +35,24 @@ public sealed class ResumeTests : IDisposable
         var system = TrainingHost.ActorSystemOf(host);
         var total = Job(_directory).Plan.TotalSteps(512);
 
-        var uninterrupted = await TrainingRun.RunAsync(system, Job(_directory), new Silent(), startLocalWorkers: true, CancellationToken.None);
+        var reference = Job(_directory);
+        var uninterrupted = await TrainingRun.RunAsync(system, reference, new Silent(), InProcessWorkers.Of(reference), CancellationToken.None);
         Assert.True(uninterrupted.Succeeded, uninterrupted.Failed?.Reason);
 
         // The interrupted run: a checkpoint every 10 steps, stopped as soon as one is on disk.
         var stoppedDirectory = Path.Combine(_directory, "stopped");
         var job = Job(stoppedDirectory);
-        var (_, parameterCount, _) = TrainingRun.InitialWeights(job.Model, job.Plan.Seed);
+        var parameterCount = RunModel.Build(job.Model, job.Plan.Seed).ParameterCount;
         var writer = new CheckpointWriter(job, stoppedDirectory, parameterCount, every: 10);
         using var stop = new CancellationTokenSource();
         var stopped = await TrainingRun.RunAsync(system, job, new CompositeObserverForTests(writer, new StopWhen(() => writer.LastWrittenStep >= 10, stop)),
-            startLocalWorkers: true, stop.Token, new TrainingRun.RunOptions(Started: actors => writer.Attach(actors.ParameterServer)));
+            InProcessWorkers.Of(job), stop.Token, new TrainingRun.RunOptions(Started: actors => writer.Attach(actors.ParameterServer)));
         Assert.False(stopped.Succeeded);
 
         var checkpoint = Checkpoint.Read(stoppedDirectory);
         Assert.InRange(checkpoint.Header.Step, 10, total - 1);
         Assert.Empty(checkpoint.Header.DifferencesFrom(job));
-        var resumed = await TrainingRun.RunAsync(system, job, new Silent(), startLocalWorkers: true, CancellationToken.None,
+        var resumed = await TrainingRun.RunAsync(system, job, new Silent(), InProcessWorkers.Of(job), CancellationToken.None,
             new TrainingRun.RunOptions(new TrainingRun.ResumePoint(checkpoint.State, checkpoint.Momentum, checkpoint.Header.Step, checkpoint.Header.WeightsVersion)));
         Assert.True(resumed.Succeeded, resumed.Failed?.Reason);
 
@@ -73,12 +76,12 @@ public sealed class ResumeTests : IDisposable
         await host.StartAsync();
         var system = TrainingHost.ActorSystemOf(host);
         var job = Job(_directory);
-        var finished = await TrainingRun.RunAsync(system, job, new Silent(), startLocalWorkers: true, CancellationToken.None);
+        var finished = await TrainingRun.RunAsync(system, job, new Silent(), InProcessWorkers.Of(job), CancellationToken.None);
         Assert.True(finished.Succeeded, finished.Failed?.Reason);
         var last = finished.Parameters!;
 
         // What a run stopped during its final evaluation leaves behind: the state after its last step.
-        var resumed = await TrainingRun.RunAsync(system, job, new Silent(), startLocalWorkers: true, CancellationToken.None,
+        var resumed = await TrainingRun.RunAsync(system, job, new Silent(), InProcessWorkers.Of(job), CancellationToken.None,
             new TrainingRun.RunOptions(new TrainingRun.ResumePoint(last.State, last.Momentum, last.StepsApplied, last.WeightsVersion)));
 
         Assert.True(resumed.Succeeded, resumed.Failed?.Reason);

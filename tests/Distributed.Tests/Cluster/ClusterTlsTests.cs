@@ -29,7 +29,7 @@ public sealed class ClusterTlsTests : IDisposable
     {
         var port = NodeProcess.FreePort();
         var coordinatorSettings = new ClusterSettings { Port = port, Tls = Tls(_cluster.IssueNode("coordinator"), _cluster) };
-        var coordinator = await StartAsync(ClusterTrainingHost.Build(coordinatorSettings, ClusterTls.Load(coordinatorSettings.Tls)));
+        var coordinator = await StartAsync(TrainingHost.Build(coordinatorSettings, ClusterTls.Load(coordinatorSettings.Tls)));
         var coordinatorCluster = Akka.Cluster.Cluster.Get(coordinator);
         var seeds = new[] { $"127.0.0.1:{port}" };
 

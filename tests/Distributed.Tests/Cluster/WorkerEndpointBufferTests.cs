@@ -1,8 +1,8 @@
 using Akka.Actor;
 using Distributed.Cluster.Transport;
-using Distributed.Cluster.Workers;
 using Distributed.Protocol;
 using Distributed.Tests.Support;
+using Distributed.Cluster.Node;
 
 namespace Distributed.Tests.Cluster;
 

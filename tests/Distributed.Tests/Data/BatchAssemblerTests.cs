@@ -7,7 +7,7 @@ public sealed class BatchAssemblerTests
     // Non-square images, so a swapped height and width cannot pass.
     private const int Height = 6, Width = 7;
 
-    private static readonly Normalization s_grayNormalization = new([0.5f], [0.25f]);
+    private static readonly PixelStatistics s_grayNormalization = new([0.5f], [0.25f]);
 
     // What zero padding becomes after normalization: (0 - 0.5) / 0.25.
     private const float PaddingValue = -2f;
@@ -19,7 +19,7 @@ public sealed class BatchAssemblerTests
         var pixels = TestFiles.RandomBytes(3 * channels * Height * Width, seed: 1);
         var dataset = new ImageDataset("rgb-ish", channels, Height, Width, 10, pixels, [4, 7, 9]);
         float[] mean = [0.3f, 0.6f], std = [0.2f, 0.5f];
-        var assembler = new BatchAssembler(dataset, new Normalization(mean, std), Augmentation.None, seed: 5);
+        var assembler = new BatchAssembler(dataset, new PixelStatistics(mean, std), Augmentation.None, seed: 5);
         int[] indices = [2, 0, 2];
         var images = new float[indices.Length * dataset.SampleSize];
         var labels = new long[indices.Length];
@@ -192,9 +192,9 @@ public sealed class BatchAssemblerTests
         var dataset = NonZeroDataset(count: 1, seed: 9);
 
         Assert.Contains("1 channels", Assert.Throws<ArgumentException>(() =>
-            new BatchAssembler(dataset, new Normalization([0.5f, 0.5f], [1f, 1f]), Augmentation.None, 0)).Message);
+            new BatchAssembler(dataset, new PixelStatistics([0.5f, 0.5f], [1f, 1f]), Augmentation.None, 0)).Message);
         Assert.Contains("std 0", Assert.Throws<ArgumentException>(() =>
-            new BatchAssembler(dataset, new Normalization([0.5f], [0f]), Augmentation.None, 0)).Message);
+            new BatchAssembler(dataset, new PixelStatistics([0.5f], [0f]), Augmentation.None, 0)).Message);
     }
 
     // Pixels 1..255: zero only ever appears as padding, and random content makes every crop distinguishable.

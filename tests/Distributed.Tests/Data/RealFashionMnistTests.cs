@@ -30,7 +30,7 @@ public sealed class RealFashionMnistTests
         Assert.Equal(Enumerable.Range(0, 10).ToDictionary(k => (byte)k, _ => 1000), testPerClass);
 
         // Published Fashion-MNIST training statistics: mean 0.2860, std 0.3530.
-        var normalization = Normalization.FromDataset(data.Train);
+        var normalization = PixelStatistics.FromDataset(data.Train);
         Assert.Equal(0.286, normalization.Mean[0], 0.001);
         Assert.Equal(0.353, normalization.Std[0], 0.001);
     }

@@ -1,6 +1,7 @@
 using Distributed.Model.Runtime;
 using Distributed.Protocol;
 using Distributed.Worker;
+using Distributed.Model.Nets;
 
 namespace Distributed.Tests.Health;
 
@@ -15,7 +16,7 @@ public sealed class HealthProbeSafetyTests
     {
         TorchRuntime.UseThreadsOnThisThread(1);
         using var trainer = new ShardTrainer(Configuration);
-        var state = Distributed.Training.TrainingRun.InitialWeights(Configuration.Model, 3).State;
+        var state = RunModel.Build(Configuration.Model, 3).InitialState;
 
         var probedRequest = new WorkRequest(1, WorkKind.Train, 0, 0, 0, [5], state, ProbeHealth: true);
         Assert.True(trainer.TryLoadWeights(probedRequest));

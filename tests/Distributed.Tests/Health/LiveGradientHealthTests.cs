@@ -7,6 +7,7 @@ using Distributed.Worker;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using Distributed.Model.Nets;
 
 namespace Distributed.Tests.Health;
 
@@ -143,7 +144,7 @@ public sealed class LiveGradientHealthTests(ITestOutputHelper output)
     {
         var model = new ModelSpec(Architecture.Residual, 8, 1, NormKind.Batch, 1, 28, 28, 10);
         var configuration = new ConfigureWorker(model, new DataSpec("synthetic", null, 2, true, TrainLimit: 200, TestLimit: 10), 3);
-        var (state, _, _) = TrainingRun.InitialWeights(model, 3);
+        var state = RunModel.Build(model, 3).InitialState;
         var indices = Enumerable.Range(0, 48).ToArray();
         using var plainTrainer = new ShardTrainer(configuration);
         using var probedTrainer = new ShardTrainer(configuration);

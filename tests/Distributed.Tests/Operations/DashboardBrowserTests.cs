@@ -12,6 +12,7 @@ using Distributed.Training;
 using Distributed.Protocol;
 using Distributed.Tests.Support;
 using Xunit.Abstractions;
+using Distributed.Training.Workers;
 
 namespace Distributed.Tests.Operations;
 
@@ -45,7 +46,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         using var system = ActorSystem.Create("dashboard", AkkaTestConfig.WithProtocolSerialization(serializeEveryMessage: false));
         await using var observability = await RunObservability.StartAsync(settings, job, null, $"Distributed.Training.Test.{Guid.NewGuid():N}");
         using var stop = new CancellationTokenSource();
-        var run = TrainingRun.RunAsync(system, job, new CompositeObserver(observability.Observer), startLocalWorkers: true, stop.Token);
+        var run = TrainingRun.RunAsync(system, job, new CompositeObserver(observability.Observer), InProcessWorkers.Of(job), stop.Token);
         try
         {
             await using var browser = await HeadlessChromium.LaunchAsync();

@@ -9,6 +9,8 @@ using Distributed.ParameterServer;
 using Distributed.Training;
 using Distributed.Protocol;
 using Distributed.Tests.Support;
+using Distributed.Model.Nets;
+using Distributed.Training.Workers;
 
 namespace Distributed.Tests.Operations;
 
@@ -55,7 +57,7 @@ public sealed class OperationsRunFixture : IAsyncLifetime
             var dashboard = observability.Dashboard!;
             using var http = new HttpClient { BaseAddress = dashboard.Url, Timeout = TimeSpan.FromSeconds(30) };
             var run = TrainingRun.RunAsync(system, job, new Observability.Reporting.CompositeObserver(Recorded, observability.Observer),
-                startLocalWorkers: true, CancellationToken.None);
+                InProcessWorkers.Of(job), CancellationToken.None);
 
             // While it runs: wait for a few steps, then scrape.
             var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
@@ -79,7 +81,7 @@ public sealed class OperationsRunFixture : IAsyncLifetime
             observability.Telemetry.Finish("finished");
             FinalMetrics = await http.GetStringAsync("metrics");
             FinalStatus = await StatusCommand.FetchAsync(dashboard.Url, TimeSpan.FromSeconds(30));
-            var (_, parameterCount, _) = TrainingRun.InitialWeights(job.Model, job.Plan.Seed);
+            var parameterCount = RunModel.Build(job.Model, job.Plan.Seed).ParameterCount;
             Checkpoint.From(job, Outcome.Parameters!, parameterCount).Write(OutputDirectory);
             MetricsAfterCheckpoint = await http.GetStringAsync("metrics");
             TimelinePath = observability.Timeline!.Path;

@@ -28,7 +28,7 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
         new WorkFailed(12, 1, "sample index 70000 is outside the Train set of 60000"),
         new RegisterWorker("worker-3"),
         GetTrainingStatus.Instance,
-        new TrainingStatus("training", 40, 1, 1407, [new WorkerStatus("worker-1", "live", 39, 51.5, 1)], 0.75, 1234.5),
+        new TrainingStatus("training", 40, 1, 1407, [new WorkerStatus("worker-1", WorkerState.Live, 39, 51.5, 1)], 0.75, 1234.5),
         new StepCompleted(40, 1, 128, 0.5, 0.875, 0.1, 2.5, 101.5, 2, 469),
         new EpochCompleted(1, 0.4, 0.85, 0.35, 0.88, 1200, 50.5, 938),
         new TrainingFinished(1407, 1407, [1f, 2f], 0.92, 3, 1),

@@ -135,7 +135,8 @@ public sealed class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
         var plan = new TrainingPlan(Epochs: 1, GlobalBatch: batch, Seed: 3, new LearningRateSchedule(1.0, ScheduleKind.Constant, 0),
             MinimumWorkers: workerCount, ShardTimeout: shardTimeout);
         var configuration = new ConfigureWorker(ModelSpec.ResNet20FashionMnist, new DataSpec("synthetic", null, 0, false), 3);
-        var coordinator = Sys.ActorOf(CoordinatorActor.Props(plan, configuration, server, InitialState, 0, _observer.Ref));
+        var published = await server.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(5));
+        var coordinator = Sys.ActorOf(CoordinatorActor.Props(plan, configuration, server, PublishedWeights.Of(published), _observer.Ref));
         var workers = Enumerable.Range(0, workerCount).Select(i => CreateTestProbe($"worker-{i}")).ToArray();
         for (var i = 0; i < workerCount; i++)
         {

@@ -4,6 +4,8 @@ using Distributed.Training;
 using Distributed.Protocol;
 using Distributed.Tests.Support;
 using Xunit.Abstractions;
+using Distributed.Model.Nets;
+using Distributed.Training.Workers;
 
 namespace Distributed.Tests.Training;
 
@@ -36,7 +38,7 @@ public sealed class DataParallelTrainingTests : Akka.TestKit.Xunit2.TestKit
             Assert.True(relative < 1e-5, $"{workers} workers differ from one worker by {relative:E2} (relative L2)");
             Output?.WriteLine($"{workers} workers vs 1: relative L2 difference {relative:E2}");
         }
-        Assert.True(RelativeDifference(single, TrainingRun.InitialWeights(model, 5).State) > 1e-3, "training did not move the weights");
+        Assert.True(RelativeDifference(single, RunModel.Build(model, 5).InitialState) > 1e-3, "training did not move the weights");
     }
 
     [Fact]
@@ -50,7 +52,7 @@ public sealed class DataParallelTrainingTests : Akka.TestKit.Xunit2.TestKit
             SgdSettings.Default, Workers: 2, ThreadsPerWorker: 1, OutputDirectory: null);
         var observer = new RecordingObserver();
 
-        var outcome = await TrainingRun.RunAsync(Sys, job, observer, startLocalWorkers: true, CancellationToken.None);
+        var outcome = await TrainingRun.RunAsync(Sys, job, observer, InProcessWorkers.Of(job), CancellationToken.None);
 
         Assert.True(outcome.Succeeded, outcome.Failed?.Reason);
         Assert.Equal(3, observer.Epochs.Count);
@@ -65,7 +67,7 @@ public sealed class DataParallelTrainingTests : Akka.TestKit.Xunit2.TestKit
             new TrainingPlan(Epochs: 2, GlobalBatch: batch, Seed: 5, new LearningRateSchedule(0.01, ScheduleKind.Constant, 0),
                 MinimumWorkers: workers, ShardTimeout: TimeSpan.FromMinutes(2), MaxSteps: steps, EvaluateEachEpoch: false),
             new SgdSettings(0.9, true, 5e-4), workers, ThreadsPerWorker: 1, OutputDirectory: null);
-        var outcome = await TrainingRun.RunAsync(Sys, job, new RecordingObserver(), startLocalWorkers: true, CancellationToken.None);
+        var outcome = await TrainingRun.RunAsync(Sys, job, new RecordingObserver(), InProcessWorkers.Of(job), CancellationToken.None);
         Assert.True(outcome.Succeeded, outcome.Failed?.Reason);
         Assert.Equal(steps, outcome.Finished!.Steps);
         return outcome.Finished.State;

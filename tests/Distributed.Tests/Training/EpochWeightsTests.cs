@@ -3,6 +3,8 @@ using Distributed.ParameterServer;
 using Distributed.Training;
 using Distributed.Protocol;
 using Distributed.Tests.Support;
+using Distributed.Model.Nets;
+using Distributed.Training.Workers;
 
 namespace Distributed.Tests.Training;
 
@@ -21,7 +23,7 @@ public sealed class EpochWeightsTests : Akka.TestKit.Xunit2.TestKit
             SgdSettings.Default, Workers: 2, ThreadsPerWorker: 1, OutputDirectory: null);
         var observer = new WeightsObserver();
 
-        var outcome = await TrainingRun.RunAsync(Sys, job, observer, startLocalWorkers: true, CancellationToken.None);
+        var outcome = await TrainingRun.RunAsync(Sys, job, observer, InProcessWorkers.Of(job), CancellationToken.None);
 
         Assert.True(outcome.Succeeded, outcome.Failed?.Reason);
         Assert.Equal(["weights 0", "epoch 0", "weights 1", "epoch 1"], observer.Events);
@@ -29,7 +31,7 @@ public sealed class EpochWeightsTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal([3L, 6L], observer.Weights.Select(w => w.WeightsVersion));
         Assert.Equal(outcome.Finished!.State, observer.Weights[1].State);
         Assert.NotEqual(observer.Weights[0].State, observer.Weights[1].State);
-        Assert.NotEqual(TrainingRun.InitialWeights(model, 3).State, observer.Weights[0].State);
+        Assert.NotEqual(RunModel.Build(model, 3).InitialState, observer.Weights[0].State);
     }
 
     private sealed class WeightsObserver : ITrainingObserver

@@ -2,7 +2,7 @@ using Distributed.Model.Data;
 
 namespace Distributed.Tests.Data;
 
-public sealed class NormalizationTests
+public sealed class PixelStatisticsTests
 {
     [Fact]
     public void Normalization_of_a_constant_dataset_has_that_constant_as_mean_and_unit_std()
@@ -11,7 +11,7 @@ public sealed class NormalizationTests
         pixels.AsSpan().Fill(51);
         var dataset = new ImageDataset("constant", 2, 3, 3, 2, pixels, [0, 1, 0, 1]);
 
-        var normalization = Normalization.FromDataset(dataset);
+        var normalization = PixelStatistics.FromDataset(dataset);
 
         Assert.Equal([0.2f, 0.2f], normalization.Mean);
         // Unit rather than zero std: dividing by zero would turn a useless channel into NaNs.
@@ -35,7 +35,7 @@ public sealed class NormalizationTests
 
         var dataset = new ImageDataset("random", channels, 5, 4, 10, pixels, new byte[count]);
 
-        var normalization = Normalization.FromDataset(dataset);
+        var normalization = PixelStatistics.FromDataset(dataset);
 
         for (int c = 0; c < channels; c++)
         {

@@ -5,7 +5,7 @@ using Distributed.Cluster.Transport;
 using Distributed.Protocol;
 using static Akka.Cluster.ClusterEvent;
 
-namespace Distributed.Cluster.Workers;
+namespace Distributed.Cluster.Remote;
 
 /// <summary>
 /// Finds workers through cluster membership, so no node needs a list of the others: every member with the
@@ -26,7 +26,6 @@ public sealed class WorkerDiscoveryActor : ReceiveActor, IWithTimers
     private readonly Dictionary<UniqueAddress, int> _identifyAttempts = new();
     private readonly HashSet<UniqueAddress> _unreachable = new();
     private readonly Dictionary<string, UniqueAddress> _pending = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _trainingShards = new(StringComparer.Ordinal);
     private int _proxyCounter;
 
     public WorkerDiscoveryActor(IActorRef coordinator, TensorChannel channel)
@@ -55,14 +54,6 @@ public sealed class WorkerDiscoveryActor : ReceiveActor, IWithTimers
             var member = _cluster.State.Members.FirstOrDefault(m => m.UniqueAddress.Equals(retry.Member));
             if (member is not null && member.Status == MemberStatus.Up) Identify(member.UniqueAddress);
         });
-        Receive<ShardDelivered>(delivered =>
-        {
-            if (delivered.Kind == WorkKind.Train)
-                _trainingShards[delivered.Worker] = _trainingShards.GetValueOrDefault(delivered.Worker) + 1;
-        });
-        Receive<GetWorkerReport>(_ => Sender.Tell(new WorkerReport(
-            _trainingShards.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (p.Key, p.Value)).ToArray(),
-            _proxies.Count)));
         Receive<Terminated>(terminated =>
         {
             foreach (var (address, proxy) in _proxies.Where(p => p.Value.Equals(terminated.ActorRef)).ToList())
@@ -75,8 +66,6 @@ public sealed class WorkerDiscoveryActor : ReceiveActor, IWithTimers
     public static Props Props(IActorRef coordinator, TensorChannel channel) =>
         Akka.Actor.Props.Create(() => new WorkerDiscoveryActor(coordinator, channel));
 
-    /// <summary>Name a worker goes by in notices and reports: its node's address.</summary>
-    public static string WorkerName(Address address) => $"worker@{address.Host}:{address.Port}";
 
     protected override void PreStart() =>
         _cluster.Subscribe(Self, InitialStateAsEvents, typeof(IMemberEvent), typeof(IReachabilityEvent));
@@ -112,7 +101,7 @@ public sealed class WorkerDiscoveryActor : ReceiveActor, IWithTimers
                 _log.Warning("Member {0} has the worker role but no /user/{1} actor; ignoring it", member.Address, ClusterRoles.WorkerEndpointName);
             return;
         }
-        var name = WorkerName(member.Address);
+        var name = ClusterRoles.WorkerName(member.Address);
         var proxy = Context.ActorOf(RemoteWorkerProxy.Props(endpoint, name, _coordinator, _channel), $"proxy-{++_proxyCounter}");
         Context.Watch(proxy);
         _proxies[member] = proxy;
@@ -123,17 +112,9 @@ public sealed class WorkerDiscoveryActor : ReceiveActor, IWithTimers
     {
         _identifyAttempts.Remove(member);
         if (!_proxies.Remove(member, out var proxy)) return;
-        _log.Info("Worker {0} is {1}; dropping it", WorkerName(member.Address), why);
+        _log.Info("Worker {0} is {1}; dropping it", ClusterRoles.WorkerName(member.Address), why);
         Context.Stop(proxy);
     }
 
     private sealed record RetryIdentify(UniqueAddress Member);
 }
-
-/// <summary>Asks the discovery actor how many training shards each remote worker delivered.</summary>
-public sealed record GetWorkerReport
-{
-    public static GetWorkerReport Instance { get; } = new();
-}
-
-public sealed record WorkerReport((string Worker, int TrainingShards)[] Shards, int ConnectedWorkers);

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace Distributed.Training.Hosting;
+namespace Distributed.Cluster.Hosting;
 
 /// <summary>
 /// The generic host's console lifetime takes SIGINT and SIGTERM for itself: it stopped the ActorSystem under a

@@ -3,12 +3,12 @@ using Akka.Event;
 using Distributed.Cluster.Transport;
 using Distributed.Protocol;
 
-namespace Distributed.Cluster.Workers;
+namespace Distributed.Cluster.Remote;
 
 /// <summary>
 /// Stands in for one remote worker on the coordinator node: the coordinator sees an ordinary local worker
 /// (float arrays by reference, no Akka.Remote in its code), and this actor turns its messages into
-/// handle-carrying ones for the worker node's <see cref="WorkerEndpointActor"/> and back. It stops when the
+/// handle-carrying ones for the worker node's <see cref="Node.WorkerEndpointActor"/> and back. It stops when the
 /// worker's node is unreachable, leaves or dies; the coordinator watches it, so that is how a lost worker's
 /// shard gets reassigned within seconds.
 /// </summary>
@@ -32,11 +32,7 @@ public sealed class RemoteWorkerProxy : ReceiveActor
         Receive<WorkRequest>(HandleRequest);
         // From the worker node.
         Receive<RemoteWorkCompleted>(HandleCompleted);
-        Receive<GradientFetched>(fetched =>
-        {
-            _coordinator.Tell(fetched.Result, Self);
-            Context.Parent.Tell(new ShardDelivered(_name, fetched.Result.Kind));
-        });
+        Receive<GradientFetched>(fetched => _coordinator.Tell(fetched.Result, Self));
         Receive<WorkerConfigured>(message => _coordinator.Tell(message, Self));
         Receive<WeightsMissing>(message => _coordinator.Tell(message, Self));
         Receive<WorkFailed>(message => _coordinator.Tell(message, Self));
@@ -70,7 +66,6 @@ public sealed class RemoteWorkerProxy : ReceiveActor
         if (remote.Buffer is not { } handle)
         {
             _coordinator.Tell(result, Self);
-            Context.Parent.Tell(new ShardDelivered(_name, result.Kind));
             return;
         }
         _channel.FetchAsync(handle).ContinueWith(task => task.IsCompletedSuccessfully
@@ -81,6 +76,3 @@ public sealed class RemoteWorkerProxy : ReceiveActor
 
     private sealed record GradientFetched(WorkCompleted Result);
 }
-
-/// <summary>A proxy handed one completed shard to the coordinator (counted per worker for reports).</summary>
-public sealed record ShardDelivered(string Worker, WorkKind Kind);

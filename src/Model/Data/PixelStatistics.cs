@@ -1,7 +1,7 @@
 namespace Distributed.Model.Data;
 
 /// <summary>Per-channel mean and standard deviation in [0,1] pixel units (pixel/255).</summary>
-public sealed record Normalization(float[] Mean, float[] Std)
+public sealed record PixelStatistics(float[] Mean, float[] Std)
 {
     public float[] Mean { get; init; } = Mean ?? throw new ArgumentNullException(nameof(Mean));
 
@@ -12,7 +12,7 @@ public sealed record Normalization(float[] Mean, float[] Std)
     /// set: test statistics must not leak into training). A constant channel gets std 1 rather than 0, so it is
     /// centred to zero instead of becoming NaN.
     /// </summary>
-    public static Normalization FromDataset(ImageDataset dataset)
+    public static PixelStatistics FromDataset(ImageDataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         int channels = dataset.Channels;
@@ -61,9 +61,9 @@ public sealed record Normalization(float[] Mean, float[] Std)
             std[c] = distinctValues == 1 ? 1f : (float)(Math.Sqrt(variance) / 255.0);
         }
 
-        return new Normalization(mean, std);
+        return new PixelStatistics(mean, std);
     }
 
     public override string ToString() =>
-        $"Normalization(Mean = [{string.Join(", ", Mean)}], Std = [{string.Join(", ", Std)}])";
+        $"PixelStatistics(Mean = [{string.Join(", ", Mean)}], Std = [{string.Join(", ", Std)}])";
 }

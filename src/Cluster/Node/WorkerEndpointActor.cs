@@ -3,7 +3,7 @@ using Akka.Event;
 using Distributed.Cluster.Transport;
 using Distributed.Protocol;
 
-namespace Distributed.Cluster.Workers;
+namespace Distributed.Cluster.Node;
 
 /// <summary>
 /// A worker node's front door (/user/worker): the coordinator's <see cref="RemoteWorkerProxy"/> talks to it,

@@ -1,0 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Distributed.Cluster.Hosting;

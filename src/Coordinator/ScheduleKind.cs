@@ -1,0 +1,3 @@
+namespace Distributed.Coordinator;
+
+public enum ScheduleKind { Linear, Cosine, Constant }

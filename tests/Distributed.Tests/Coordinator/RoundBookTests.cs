@@ -1,0 +1,68 @@
+using Distributed.Coordinator;
+using Distributed.Protocol;
+
+namespace Distributed.Tests.Coordinator;
+
+public sealed class RoundBookTests
+{
+    private const int StateLength = 3;
+
+    [Fact]
+    public void The_first_matching_result_of_a_shard_is_accepted_and_a_second_one_is_not()
+    {
+        var book = new RoundBook<string>();
+        var round = book.Open(WorkKind.Train, 0, 7, [[1, 2], [3]], 0);
+        var result = Result(round.Id, 0, version: 4, samples: 2);
+
+        Assert.Equal(RoundBook<string>.Admission.Accepted, book.Admit(result, 4, StateLength));
+        round.Shards[0].Complete(result, "a", 1);
+        Assert.Equal(RoundBook<string>.Admission.AlreadyAnswered, book.Admit(result, 4, StateLength));
+        Assert.False(round.IsComplete);
+    }
+
+    [Theory]
+    [InlineData(3, 2, StateLength)] // an older weights version
+    [InlineData(4, 1, StateLength)] // fewer samples than the shard has
+    [InlineData(4, 2, StateLength + 1)] // a buffer of another model
+    public void A_result_that_does_not_match_its_shard_is_refused(long version, int samples, int bufferLength)
+    {
+        var book = new RoundBook<string>();
+        var round = book.Open(WorkKind.Train, 0, 7, [[1, 2], [3]], 0);
+        var result = Result(round.Id, 0, version, samples) with { Buffer = new float[bufferLength] };
+        Assert.Equal(RoundBook<string>.Admission.Mismatch, book.Admit(result, 4, StateLength));
+    }
+
+    [Fact]
+    public void Answers_to_another_round_or_to_a_shard_that_does_not_exist_find_nothing()
+    {
+        var book = new RoundBook<string>();
+        var first = book.Open(WorkKind.Train, 0, 0, [[1]], 0);
+        book.Close();
+        var second = book.Open(WorkKind.Train, 0, 1, [[1]], 0);
+
+        Assert.True(second.Id > first.Id);
+        Assert.Equal(RoundBook<string>.Admission.RoundOver, book.Admit(Result(first.Id, 0, 0, 1), 0, StateLength));
+        Assert.Null(book.Find(second.Id, 1));
+        Assert.Null(book.Find(second.Id, -1));
+        Assert.Null(book.Find(second.Id, int.MaxValue));
+        Assert.NotNull(book.Find(second.Id, 0));
+    }
+
+    [Fact]
+    public void A_round_knows_which_shards_a_worker_holds_and_which_wait_for_a_worker()
+    {
+        var book = new RoundBook<string>();
+        var round = book.Open(WorkKind.Evaluate, 0, 0, [[1], [2], [3]], 0);
+        round.Shards[0].AssignTo("a", 0);
+        round.Shards[1].AssignTo("a", 0);
+        round.Shards[2].AssignTo("b", 0);
+        round.Shards[1].Orphan();
+
+        Assert.Equal([0], round.HeldBy("a").Select(s => s.Index));
+        Assert.Equal([1], round.Orphans.Select(s => s.Index));
+        Assert.Equal(1, round.Shards[1].Attempts);
+    }
+
+    private static WorkCompleted Result(long round, int shard, long version, int samples) =>
+        new(round, WorkKind.Train, shard, version, samples, 1.0, 1, 5, new float[StateLength]);
+}
