@@ -6,4 +6,5 @@ if [ -z "${DISTRIBUTED_CLUSTER__PUBLICHOSTNAME:-}" ]; then
   DISTRIBUTED_CLUSTER__PUBLICHOSTNAME=$(hostname -i | awk '{print $1}')
   export DISTRIBUTED_CLUSTER__PUBLICHOSTNAME
 fi
+# exec: the node replaces this shell as PID 1, so `docker stop` / `docker compose stop` signal it directly.
 exec "$@"

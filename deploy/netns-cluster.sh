@@ -119,26 +119,30 @@ run() {
   LOGS=${LOGS:-$ROOT/runs/netns-$(date +%Y%m%d-%H%M%S)}
   mkdir -p "$LOGS"
   [[ ${#TRAIN_OPTIONS[@]} -gt 0 ]] || TRAIN_OPTIONS=(--depth 20 --epochs 1 --output "$LOGS/run")
-  local coord_host worker_host
+  local coord_host worker_host insecure=()
   trap cleanup EXIT INT TERM
   if can_use_netns; then
     up
     NAMESPACES_UP=1
     coord_host=$(node_ip coord)
+    # Nodes refuse a non-loopback address without TLS unless told so. This bridge lives in a namespace of its own
+    # and nothing outside this machine can reach it, so clear text is acceptable here (each node still warns);
+    # with DISTRIBUTED_CLUSTER__TLS__* set in the environment the nodes use TLS and the flag changes nothing.
+    insecure=(--insecure)
     exec_in() { exec ip netns exec "$PREFIX-$1" "${@:2}"; }
   else
     echo "note: not root or no 'ip netns' here: running the same cluster on loopback ports instead"
     coord_host=127.0.0.1
     exec_in() { exec "${@:2}"; }
   fi
-  exec_in coord dotnet "$COORDINATOR_DLL" train --cluster --hostname "$coord_host" --port "$PORT" \
+  exec_in coord dotnet "$COORDINATOR_DLL" train --cluster "${insecure[@]}" --hostname "$coord_host" --port "$PORT" \
     --min-workers "$WORKERS" "${TRAIN_OPTIONS[@]}" >"$LOGS/coord.log" 2>&1 &
   local coordinator=$!
   PIDS+=("$coordinator")
   local threads=$(( $(nproc) / WORKERS )); [[ $threads -ge 1 ]] || threads=1
   for ((i = 1; i <= WORKERS; i++)); do
     worker_host=$coord_host; [[ $coord_host == 127.0.0.1 ]] || worker_host=$(node_ip "w$i")
-    exec_in "w$i" dotnet "$WORKER_DLL" --hostname "$worker_host" --seed-nodes "$coord_host:$PORT" --threads "$threads" \
+    exec_in "w$i" dotnet "$WORKER_DLL" "${insecure[@]}" --hostname "$worker_host" --seed-nodes "$coord_host:$PORT" --threads "$threads" \
       >"$LOGS/w$i.log" 2>&1 &
     PIDS+=("$!")
   done

@@ -129,7 +129,7 @@ async Task TransportAsync()
     for (var repeat = 0; repeat < Repeats + 1; repeat++)
     {
         var clock = Stopwatch.StartNew();
-        var fetched = await Task.WhenAll(receivers.Select(r => r.FetchAsync(sender.Publish(weights))));
+        var fetched = await Task.WhenAll(receivers.Select(r => r.FetchAsync(sender.Publish(weights), weights.Length)));
         var channelRate = megabytes / clock.Elapsed.TotalSeconds;
         if (fetched.Any(f => f.Length != Floats || f[Floats - 1] != weights[Floats - 1])) throw new InvalidOperationException("corrupt transfer");
         var socketRate = await PlainSocketBroadcastAsync(weights, Receivers) / 1e6;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Distributed.Cluster.Transport;
 using Microsoft.Extensions.Configuration;
 
 namespace Distributed.Cluster;
@@ -45,6 +46,15 @@ public sealed record ClusterSettings
 
     public TlsSettings Tls { get; init; } = new();
 
+    /// <summary>Timeouts, keep-alive and the connection cap of the node's tensor channel (Cluster:TensorChannel:*).</summary>
+    public TensorChannelSettings TensorChannel { get; init; } = TensorChannelSettings.Default;
+
+    /// <summary>
+    /// The operator's explicit consent to listen on a non-loopback address without TLS (`--insecure`); refused
+    /// otherwise, see <see cref="InsecureBinding"/>.
+    /// </summary>
+    public bool AllowInsecure { get; init; }
+
     public string AdvertisedHostname => string.IsNullOrWhiteSpace(PublicHostname) ? Hostname : PublicHostname;
 
     /// <summary>Akka's protocol name: TLS nodes speak akka.ssl.tcp, and only to each other.</summary>
@@ -70,6 +80,8 @@ public sealed record ClusterSettings
             AcceptableHeartbeatPause = Seconds(section, "AcceptableHeartbeatPauseSeconds") ?? defaults.AcceptableHeartbeatPause,
             DowningStableAfter = Seconds(section, "DowningStableAfterSeconds") ?? defaults.DowningStableAfter,
             Tls = TlsSettings.From(section.GetSection("Tls"), defaults.Tls),
+            AllowInsecure = Flag(section, "AllowInsecure") ?? defaults.AllowInsecure,
+            TensorChannel = TensorChannelSettings.From(section.GetSection("TensorChannel"), defaults.TensorChannel),
         };
         return settings.EnsureValid();
     }
@@ -91,6 +103,7 @@ public sealed record ClusterSettings
         if (DowningStableAfter < TimeSpan.FromSeconds(1))
             throw new ArgumentException($"Cluster:DowningStableAfterSeconds ({DowningStableAfter.TotalSeconds}) must be at least 1");
         Tls.EnsureValid();
+        InsecureBinding.EnsureAllowed(this);
         return this;
     }
 
@@ -104,6 +117,13 @@ public sealed record ClusterSettings
         return int.TryParse(text, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535
             ? port
             : throw new ArgumentException($"Cluster:{key} '{text}' is not a port number (0-65535)");
+    }
+
+    internal static bool? Flag(IConfiguration section, string key)
+    {
+        var text = Text(section, key);
+        if (text is null) return null;
+        return bool.TryParse(text, out var value) ? value : throw new ArgumentException($"Cluster:{key} '{text}' is not true or false");
     }
 
     private static TimeSpan? Seconds(IConfiguration section, string key)

@@ -21,11 +21,6 @@ public sealed partial class CoordinatorActor
         if (_book.Find(message.Round, message.Shard) is not { } shard) return;
         if (shard.Result is not null || !Equals(shard.Assignee, Sender)) return;
         if (_roster.TryGet(Sender, out var worker)) worker.Answered();
-        if (shard.Attempts >= 3 * Math.Max(1, _roster.Count))
-        {
-            Fail($"shard {shard.Index} of step {_book.Current!.Step} failed on every attempt; last error: {message.Reason}");
-            return;
-        }
         Reassign(shard, $"its worker failed: {message.Reason}");
     }
 
@@ -43,8 +38,14 @@ public sealed partial class CoordinatorActor
 
     private void Reassign(RoundBook<IActorRef>.ShardTask shard, string reason)
     {
+        if (shard.Attempts >= _plan.MaxShardAttempts)
+        {
+            Fail($"shard {shard.Index} of step {_book.Current!.Step} was given to workers {shard.Attempts} times without a result " +
+                $"(--max-shard-attempts {_plan.MaxShardAttempts}); last: {reason}");
+            return;
+        }
         _reassignedShards++;
-        var target = _roster.ReassignmentTarget(shard.Assignee);
+        var target = _roster.ReassignmentTarget(shard.Assignee, shard.NonFiniteFrom);
         Notify($"step {_book.Current!.Step} shard {shard.Index} reassigned because {reason}" + (target is null ? "; waiting for a worker" : $"; now on {target.Name}"));
         if (target is null)
         {
@@ -62,5 +63,44 @@ public sealed partial class CoordinatorActor
             if (_roster.ReassignmentTarget(null) is not { } target) return;
             Assign(shard, target);
         }
+    }
+
+    /// <summary>The parameter server found NaN or infinity in these shards' gradients or statistics: each is computed again elsewhere.</summary>
+    private void HandleContributionsRefused(ContributionsRefused refused)
+    {
+        if (_book.Current is not { Kind: WorkKind.Train } round || refused.Step != round.Step) return;
+        foreach (var index in refused.Shards.Where(i => i >= 0 && i < round.Shards.Length).Distinct())
+        {
+            var shard = round.Shards[index];
+            if (shard.CompletedByWorker is not { } worker) continue;
+            RefuseNonFinite(shard, worker, refused.Reason);
+            if (_book.Current is null) return;
+        }
+    }
+
+    /// <summary>
+    /// A result with NaN or infinity never counts. The shard goes to another worker; a worker that does it
+    /// repeatedly is taken out of rotation. When every worker asked gives non-finite values for the same shard, the
+    /// model itself has diverged: the run stops, and the parameter server still holds the last good weights.
+    /// </summary>
+    private void RefuseNonFinite(RoundBook<IActorRef>.ShardTask shard, IActorRef from, string reason)
+    {
+        var round = _book.Current!;
+        _refusedContributions++;
+        shard.RefuseNonFinite(from);
+        var name = _roster.TryGet(from, out var worker) ? worker.Name : "a departed worker";
+        Notify($"step {round.Step} shard {shard.Index}: refused the result of {name}, it holds non-finite values ({reason})");
+        if (worker is not null && worker.ReturnedNonFinite(_plan.MaxNonFiniteResults))
+        {
+            Notify($"worker {worker.Name} is taken out of rotation: it returned non-finite values {worker.NonFiniteResults} times");
+            PublishStatus();
+        }
+        var assignable = _roster.Assignable();
+        if (assignable.Count > 0 && assignable.All(w => shard.NonFiniteFrom.Contains(w.Worker)))
+        {
+            Fail($"the model diverged at step {round.Step}: every worker that computed shard {shard.Index} returned non-finite values; the last good weights are kept");
+            return;
+        }
+        Reassign(shard, $"{name} returned non-finite values");
     }
 }

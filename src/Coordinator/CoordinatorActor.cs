@@ -25,10 +25,14 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     private readonly WorkerRoster<IActorRef> _roster = new();
     private readonly RoundBook<IActorRef> _book = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    // Names this coordinator's run in every request; answers must echo it (round numbers restart with each coordinator).
+    private readonly long _runId = Random.Shared.NextInt64(1, long.MaxValue);
     private PublishedWeights _weights;
     private DataShape? _data;
     private SampleOrder _order = null!;
     private RunProgress _progress = null!;
+    private SampleLedger _ledger = null!;
+    private int _refusedContributions;
     private int _reassignedShards;
     private int _discardedResults;
 
@@ -51,9 +55,12 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
 
     // ---- states ----
 
+    protected override void PreStart() => Timers.StartSingleTimer("join", JoinDeadline.Instance, _plan.JoinTimeout);
+
     private void WaitingForWorkers()
     {
         HandleMembership();
+        Receive<JoinDeadline>(_ => Fail(NotEnoughWorkers()));
         Receive<WorkerConfigured>(message =>
         {
             HandleWorkerConfigured(message);
@@ -74,6 +81,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         Receive<WorkFailed>(HandleWorkFailed);
         Receive<ShardDeadline>(HandleShardDeadline);
         Receive<StepApplied>(HandleStepApplied);
+        Receive<ContributionsRefused>(HandleContributionsRefused);
+        Receive<StepRefused>(refused => Fail($"the model diverged at step {refused.Step}: {refused.Reason}; the last good weights are kept"));
     }
 
     private void Finished()
@@ -110,7 +119,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         if (problem is not null)
         {
             Notify($"worker {message.WorkerName} {problem}; ignoring it");
-            worker.State = WorkerState.Rejected;
+            worker.Reject(problem);
             return;
         }
         _data ??= new DataShape(message.TrainCount, message.TestCount);
@@ -122,7 +131,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     private void HandleWorkerUnavailable(WorkerUnavailable message)
     {
         if (!_roster.TryGet(Sender, out var worker)) return;
-        worker.State = WorkerState.Rejected;
+        worker.Reject(message.Reason);
         Notify($"worker {message.WorkerName} cannot work: {message.Reason}");
         PublishStatus();
         if (_data is null && _roster.Count >= _plan.MinimumWorkers && _roster.AllRejected)
@@ -144,6 +153,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     {
         _order = new SampleOrder(_data!.TrainCount, _plan.Seed, _plan.GlobalBatch);
         _progress = new RunProgress(_plan, _plan.StartStep, _order, _data.TestCount);
+        _ledger = new SampleLedger(_data.TrainCount);
+        Timers.Cancel("join");
         _log.Info("Training starts: {0} steps ({1} per epoch), {2} workers", _progress.TotalSteps, _progress.StepsPerEpoch, _roster.LiveCount);
         Become(Training);
         StartNextRound();
@@ -155,7 +166,9 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         {
             case RunProgress.Next.TrainStep:
                 _progress.StepStarting(_clock.Elapsed.TotalSeconds);
-                StartRound(WorkKind.Train, _progress.CurrentEpoch, _order.BatchOf(_progress.Step));
+                var batch = _order.BatchOf(_progress.Step);
+                _ledger.Plan(_progress.CurrentEpoch, batch);
+                StartRound(WorkKind.Train, _progress.CurrentEpoch, batch);
                 break;
             case RunProgress.Next.EvaluateFinalWeights:
                 _progress.FinalEvaluationStarting();
@@ -191,8 +204,15 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
                 Notify($"worker {worker.Name} answered again and is back in rotation");
             }
         }
-        switch (_book.Admit(message, _weights.Version, _weights.State.Length))
+        switch (_book.Admit(message, Sender, _runId, _weights.Version, _weights.State.Length))
         {
+            case RoundBook<IActorRef>.Admission.NotAssigned:
+                Discard(message, "it comes from a worker the shard was not given to");
+                return;
+            case RoundBook<IActorRef>.Admission.NotFinite:
+                _discardedResults++;
+                RefuseNonFinite(_book.Current!.Shards[message.Shard], Sender, $"its loss is {message.LossSum}");
+                return;
             case RoundBook<IActorRef>.Admission.RoundOver:
                 Discard(message, "its round is over");
                 return;
@@ -205,7 +225,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         }
         var round = _book.Current!;
         var shard = round.Shards[message.Shard];
-        shard.Complete(message, known ? worker.Name : "unknown", Now - round.StartedMilliseconds);
+        shard.Complete(message, Sender, known ? worker.Name : "unknown", Now - round.StartedMilliseconds);
         Timers.Cancel(TimerKey(round.Id, shard.Index));
         if (known && round.Kind == WorkKind.Train) worker.Delivered(message.ComputeMilliseconds);
         if (!round.IsComplete) return;
@@ -228,6 +248,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         if (_book.Current is not { Kind: WorkKind.Train } round || message.Step != round.Step) return;
         var weightsBefore = _weights.State;
         _weights = PublishedWeights.Of(message);
+        _ledger.Apply(round.Epoch, round.Shards.Select(s => s.Indices));
         var epochEnded = _progress.StepApplied(round.Samples, round.LossSum, round.Correct, _clock.Elapsed.TotalSeconds);
         var stepMilliseconds = Now - round.StartedMilliseconds;
         _observer.Tell(new StepCompleted(round.Step, round.Epoch, round.Samples, _progress.LastLoss, (double)round.Correct / round.Samples,
@@ -271,15 +292,18 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     {
         var tally = _progress.Tally;
         _observer.Tell(new EpochWeights(tally.Epoch, _progress.Step, _weights.Version, _weights.State));
+        var samples = _ledger.Close();
+        if (!samples.IsClean) Notify($"epoch {tally.Epoch + 1} sample ledger: {samples.Duplicated} samples applied twice, {samples.Dropped} never applied");
         _observer.Tell(new EpochCompleted(tally.Epoch, tally.MeanLoss, tally.Accuracy, testLoss, testAccuracy, tally.ImagesPerSecond,
-            tally.TrainSeconds, _progress.Step));
+            tally.TrainSeconds, _progress.Step, samples));
     }
 
     private void Finish()
     {
         Become(Finished);
         _log.Info("Training finished after {0} steps; {1} shards reassigned, {2} results discarded", _progress.Step, _reassignedShards, _discardedResults);
-        _observer.Tell(new TrainingFinished(_progress.Step, _weights.Version, _weights.State, _progress.LastTestAccuracy, _reassignedShards, _discardedResults));
+        _observer.Tell(new TrainingFinished(_progress.Step, _weights.Version, _weights.State, _progress.LastTestAccuracy, _reassignedShards, _discardedResults,
+            _ledger.Total, _refusedContributions));
     }
 
     private void Assign(RoundBook<IActorRef>.ShardTask shard, WorkerRoster<IActorRef>.Entry worker)
@@ -290,10 +314,17 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         worker.HeldVersion = _weights.Version;
         worker.Sent();
         worker.Worker.Tell(new WorkRequest(round.Id, round.Kind, round.Epoch, shard.Index, _weights.Version, shard.Indices,
-            sendState ? _weights.State : null, ProbeHealth: IsHealthStep(round)));
+            sendState ? _weights.State : null, ProbeHealth: IsHealthStep(round), RunId: _runId));
         // A worker computes its shards one after another, so the n-th queued shard gets n deadlines' worth of time.
         Timers.StartSingleTimer(TimerKey(round.Id, shard.Index), new ShardDeadline(round.Id, shard.Index, shard.Attempts),
             _plan.ShardTimeout * worker.Outstanding);
+    }
+
+    private string NotEnoughWorkers()
+    {
+        var rejected = _roster.All.Where(w => w.State == WorkerState.Rejected).Select(w => $"{w.Name}: {w.Reason}").ToList();
+        return $"only {_roster.LiveCount} of the {_plan.MinimumWorkers} workers needed became live within {_plan.JoinTimeout.TotalSeconds:0.#} s " +
+            $"(--join-timeout); {_roster.Count} registered" + (rejected.Count > 0 ? $", rejected: {string.Join("; ", rejected)}" : "");
     }
 
     private static string TimerKey(long round, int shard) => $"deadline-{round}-{shard}";
@@ -331,4 +362,9 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         _roster.Status().ToArray(), _progress?.LastLoss ?? double.NaN, _progress?.LastImagesPerSecond ?? 0);
 
     private sealed record ShardDeadline(long Round, int Shard, int Attempt) : INoSerializationVerificationNeeded;
+
+    private sealed record JoinDeadline : INoSerializationVerificationNeeded
+    {
+        public static JoinDeadline Instance { get; } = new();
+    }
 }

@@ -25,19 +25,25 @@ public sealed class RoundBook<TWorker> where TWorker : class
     public ShardTask? Find(long round, int shard) =>
         Current is { } current && current.Id == round && shard >= 0 && shard < current.Shards.Length ? current.Shards[shard] : null;
 
-    /// <summary>Whether a worker's answer counts for its shard; the step's weights version and the state length must match.</summary>
-    public Admission Admit(WorkCompleted result, long weightsVersion, int stateLength)
+    /// <summary>
+    /// Whether a worker's answer counts for its shard: it must name this run and the current round, come from a
+    /// worker the shard was given to, be the shard's first answer, and match the step's weights version, the
+    /// shard's sample count and the state length; its loss must be a finite number.
+    /// </summary>
+    public Admission Admit(WorkCompleted result, TWorker from, long runId, long weightsVersion, int stateLength)
     {
-        if (Find(result.Round, result.Shard) is not { } shard) return Admission.RoundOver;
+        if (result.RunId != runId || Find(result.Round, result.Shard) is not { } shard) return Admission.RoundOver;
+        if (!shard.WasGivenTo(from)) return Admission.NotAssigned;
         if (shard.Result is not null) return Admission.AlreadyAnswered;
         var round = Current!;
         if (result.WeightsVersion != weightsVersion || result.Samples != shard.Indices.Length
             || (round.Kind == WorkKind.Train && result.Buffer?.Length != stateLength))
             return Admission.Mismatch;
+        if (!double.IsFinite(result.LossSum)) return Admission.NotFinite;
         return Admission.Accepted;
     }
 
-    public enum Admission { Accepted, RoundOver, AlreadyAnswered, Mismatch }
+    public enum Admission { Accepted, RoundOver, NotAssigned, AlreadyAnswered, Mismatch, NotFinite }
 
     public sealed class Round(long id, WorkKind kind, int epoch, long step, ShardTask[] shards, double startedMilliseconds)
     {
@@ -61,6 +67,9 @@ public sealed class RoundBook<TWorker> where TWorker : class
     {
         public int Index { get; } = index;
         public int[] Indices { get; } = indices;
+        private readonly List<TWorker> _givenTo = [];
+        private readonly List<TWorker> _nonFiniteFrom = [];
+
         public TWorker? Assignee { get; private set; }
         public int Attempts { get; private set; }
         public WorkCompleted? Result { get; private set; }
@@ -68,8 +77,17 @@ public sealed class RoundBook<TWorker> where TWorker : class
         public double ReceivedMilliseconds { get; private set; }
         public string? CompletedBy { get; private set; }
 
+        /// <summary>The workers whose results for this shard were refused because they held non-finite values.</summary>
+        public IReadOnlyList<TWorker> NonFiniteFrom => _nonFiniteFrom;
+
+        /// <summary>The worker whose result was accepted (until it is refused).</summary>
+        public TWorker? CompletedByWorker { get; private set; }
+
+        public bool WasGivenTo(TWorker worker) => _givenTo.Any(w => ReferenceEquals(w, worker));
+
         public void AssignTo(TWorker worker, double sentMilliseconds)
         {
+            if (!WasGivenTo(worker)) _givenTo.Add(worker);
             Assignee = worker;
             Attempts++;
             SentMilliseconds = sentMilliseconds;
@@ -78,11 +96,21 @@ public sealed class RoundBook<TWorker> where TWorker : class
         /// <summary>Nobody can take the shard now; it waits for a worker to join.</summary>
         public void Orphan() => Assignee = null;
 
-        public void Complete(WorkCompleted result, string completedBy, double receivedMilliseconds)
+        public void Complete(WorkCompleted result, TWorker worker, string completedBy, double receivedMilliseconds)
         {
             Result = result;
+            CompletedByWorker = worker;
             CompletedBy = completedBy;
             ReceivedMilliseconds = receivedMilliseconds;
+        }
+
+        /// <summary>The result held non-finite values: it no longer counts, and the shard must be computed again.</summary>
+        public void RefuseNonFinite(TWorker worker)
+        {
+            if (!_nonFiniteFrom.Any(w => ReferenceEquals(w, worker))) _nonFiniteFrom.Add(worker);
+            Result = null;
+            CompletedByWorker = null;
+            CompletedBy = null;
         }
     }
 }

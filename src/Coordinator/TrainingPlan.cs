@@ -3,6 +3,10 @@ namespace Distributed.Coordinator;
 /// <summary>
 /// How the coordinator walks through the data. Everything that shapes the result is here or in the optimizer settings.
 /// <see cref="HealthEvery"/> (0: never) makes every K-th step also measure gradient health; it does not change the result.
+/// The bounds keep a run from waiting forever: <see cref="JoinTimeout"/> for <see cref="MinimumWorkers"/> to become
+/// live (workers that cannot build the model or open the data never do), <see cref="MaxShardAttempts"/> for one
+/// shard to be given to workers without an accepted result (stuck but reachable workers), and
+/// <see cref="MaxNonFiniteResults"/> non-finite results before a worker is taken out of rotation.
 /// </summary>
 public sealed record TrainingPlan(
     int Epochs,
@@ -16,6 +20,14 @@ public sealed record TrainingPlan(
     long StartStep = 0,
     int HealthEvery = 0)
 {
+    public TimeSpan JoinTimeout { get; init; } = DefaultJoinTimeout;
+    public int MaxShardAttempts { get; init; } = DefaultMaxShardAttempts;
+    public int MaxNonFiniteResults { get; init; } = DefaultMaxNonFiniteResults;
+
+    public static readonly TimeSpan DefaultJoinTimeout = TimeSpan.FromMinutes(10);
+    public const int DefaultMaxShardAttempts = 8;
+    public const int DefaultMaxNonFiniteResults = 2;
+
     public static int StepsPerEpoch(int trainCount, int globalBatch) => (trainCount + globalBatch - 1) / globalBatch;
 
     public long TotalSteps(int trainCount)

@@ -51,10 +51,14 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
             : _workers.Values.Where(w => w.State == WorkerState.Unreachable).OrderBy(w => w.Name, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>Where a shard goes when its worker lost it: the least loaded assignable worker other than <paramref name="previous"/> if there is one.</summary>
-    public Entry? ReassignmentTarget(TWorker? previous)
+    /// <summary>
+    /// Where a shard goes when its worker lost it: the least loaded assignable worker other than
+    /// <paramref name="previous"/> if there is one, never one in <paramref name="exclude"/> (workers whose result for
+    /// it was refused).
+    /// </summary>
+    public Entry? ReassignmentTarget(TWorker? previous, IReadOnlyCollection<TWorker>? exclude = null)
     {
-        var assignable = Assignable();
+        var assignable = Assignable().Where(w => exclude is null || !exclude.Contains(w.Worker)).ToList();
         var others = assignable.Where(w => previous is null || !EqualityComparer<TWorker>.Default.Equals(w.Worker, previous)).ToList();
         return (others.Count > 0 ? others : assignable).OrderBy(w => w.Outstanding).FirstOrDefault();
     }
@@ -68,6 +72,8 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
         public TWorker Worker { get; } = worker;
         public string Name { get; } = name;
         public WorkerState State { get; set; } = WorkerState.Joining;
+        /// <summary>Why the worker was rejected, for the error when too few workers are left.</summary>
+        public string? Reason { get; private set; }
         /// <summary>The weights version the worker holds, so weights travel only to workers that lack them.</summary>
         public long HeldVersion { get; set; } = -1;
         /// <summary>Shards sent and not yet answered; a worker computes them one after another.</summary>
@@ -92,6 +98,27 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
             Completed += earlier.Completed;
             TotalMilliseconds += earlier.TotalMilliseconds;
             MissedDeadlines += earlier.MissedDeadlines;
+        }
+
+        /// <summary>Results refused for holding NaN or infinity.</summary>
+        public int NonFiniteResults { get; private set; }
+
+        /// <summary>
+        /// Counts a refused non-finite result; a worker that does it <paramref name="limit"/> times is taken out of
+        /// rotation (rejected) for the rest of the run. True when that just happened.
+        /// </summary>
+        public bool ReturnedNonFinite(int limit)
+        {
+            NonFiniteResults++;
+            if (NonFiniteResults < limit || State == WorkerState.Rejected) return false;
+            Reject($"returned non-finite values {NonFiniteResults} times");
+            return true;
+        }
+
+        public void Reject(string reason)
+        {
+            State = WorkerState.Rejected;
+            Reason = reason;
         }
 
         public void MissedDeadline()

@@ -20,6 +20,8 @@ public sealed class ParameterServerActor : ReceiveActor
     private readonly float[] _decayMask;
     private readonly float[] _momentum;
     private readonly float[] _gradient;
+    // Momentum before the update in flight, to restore it when the update is refused.
+    private readonly float[] _momentumBefore;
     private float[] _state;
     private long _version;
     private long _stepsApplied;
@@ -32,6 +34,7 @@ public sealed class ParameterServerActor : ReceiveActor
         _state = setup.InitialState;
         _momentum = setup.Momentum ?? new float[_parameterCount];
         _gradient = new float[_parameterCount];
+        _momentumBefore = new float[_parameterCount];
         _version = setup.InitialVersion;
         _stepsApplied = setup.InitialVersion;
         Receive<ApplyStep>(HandleApplyStep);
@@ -53,12 +56,27 @@ public sealed class ParameterServerActor : ReceiveActor
         var next = GC.AllocateUninitializedArray<float>(_state.Length);
         AverageShards(message.Shards, totalSamples, 0, _parameterCount, _gradient);
         AverageShards(message.Shards, totalSamples, _parameterCount, _state.Length - _parameterCount, next.AsSpan(_parameterCount));
+        // One NaN or infinity would spread through momentum into every weight: such contributions are refused, and
+        // the shards that hold them named so that they are computed again. The state stays the last good one.
+        if (!FiniteValues.All(_gradient) || !FiniteValues.All(next.AsSpan(_parameterCount)))
+        {
+            RefuseNonFinite(message);
+            return;
+        }
         var gradientNorm = Norm(_gradient);
         var averaged = Stopwatch.GetTimestamp();
         // The shard buffers are ours now (ApplyStep hands them over) and are spent: the next step's shards reuse them.
         foreach (var shard in message.Shards) TensorBufferPool.Shared.Return(shard.Buffer);
         var learningRate = message.LearningRate;
+        _momentum.AsSpan().CopyTo(_momentumBefore);
         ApplySgd(_state.AsSpan(0, _parameterCount), next.AsSpan(0, _parameterCount), (float)learningRate);
+        if (!FiniteValues.All(next.AsSpan(0, _parameterCount)))
+        {
+            // Finite gradients that still overflow the weights: the model itself diverged. Keep the last good state.
+            _momentumBefore.AsSpan().CopyTo(_momentum);
+            Sender.Tell(new StepRefused(message.Step, $"the update with learning rate {learningRate:G4} and gradient norm {gradientNorm:G4} makes the weights non-finite"));
+            return;
+        }
         var applied = Stopwatch.GetTimestamp();
 
         _state = next;
@@ -67,6 +85,19 @@ public sealed class ParameterServerActor : ReceiveActor
         Sender.Tell(new StepApplied(message.Step, _version, _state, learningRate, gradientNorm,
             Stopwatch.GetElapsedTime(started, averaged).TotalMilliseconds, Stopwatch.GetElapsedTime(averaged, applied).TotalMilliseconds,
             message.IncludeGradient ? (float[])_gradient.Clone() : null));
+    }
+
+    /// <summary>
+    /// Names the shards whose buffers hold NaN or infinity. Their buffers are spent; the others stay with the
+    /// coordinator's round, which sends them again with the recomputed shards.
+    /// </summary>
+    private void RefuseNonFinite(ApplyStep message)
+    {
+        var bad = message.Shards.Where(s => !FiniteValues.All(s.Buffer)).ToArray();
+        foreach (var shard in bad) TensorBufferPool.Shared.Return(shard.Buffer);
+        var where = string.Join(", ", bad.Select(s => $"shard {s.Shard}: {FiniteValues.Describe(s.Buffer, _parameterCount)}"));
+        Sender.Tell(new ContributionsRefused(message.Step, bad.Select(s => s.Shard).ToArray(),
+            bad.Length > 0 ? where : "the weighted sum overflowed"));
     }
 
     /// <summary>Σ (n_s / N) · buffer_s over [offset, offset + length), summed in shard order so the result is reproducible.</summary>

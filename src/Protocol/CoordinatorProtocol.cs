@@ -80,7 +80,25 @@ public sealed record EpochCompleted(
     [property: Key(4)] double TestAccuracy,
     [property: Key(5)] double ImagesPerSecond,
     [property: Key(6)] double Seconds,
-    [property: Key(7)] long Step) : IProtocolMessage;
+    [property: Key(7)] long Step,
+    [property: Key(8)] SampleTally? Samples = null) : IProtocolMessage;
+
+/// <summary>
+/// The sample ledger of one epoch (or a whole run): how many training samples were applied exactly once, how many
+/// were applied again (duplicated) and how many the epoch's order planned but no applied step contained (dropped).
+/// A clean ledger has Duplicated = Dropped = 0.
+/// </summary>
+[MessagePackObject]
+public sealed record SampleTally(
+    [property: Key(0)] long Applied,
+    [property: Key(1)] long Duplicated,
+    [property: Key(2)] long Dropped)
+{
+    [IgnoreMember]
+    public bool IsClean => Duplicated == 0 && Dropped == 0;
+
+    public SampleTally Plus(SampleTally other) => new(Applied + other.Applied, Duplicated + other.Duplicated, Dropped + other.Dropped);
+}
 
 [MessagePackObject]
 public sealed record TrainingFinished(
@@ -89,7 +107,9 @@ public sealed record TrainingFinished(
     [property: Key(2)] float[] State,
     [property: Key(3)] double FinalTestAccuracy,
     [property: Key(4)] int ReassignedShards,
-    [property: Key(5)] int DiscardedResults) : IProtocolMessage;
+    [property: Key(5)] int DiscardedResults,
+    [property: Key(6)] SampleTally? Samples = null,
+    [property: Key(7)] int RefusedContributions = 0) : IProtocolMessage;
 
 /// <summary>Something an operator should see: a shard reassigned, a worker lost, a result discarded.</summary>
 [MessagePackObject]

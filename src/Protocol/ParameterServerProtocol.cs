@@ -47,3 +47,22 @@ public sealed record CurrentParameters(
     [property: Key(1)] float[] State,
     [property: Key(2)] float[] Momentum,
     [property: Key(3)] long StepsApplied) : IProtocolMessage;
+
+/// <summary>
+/// The parameter server did not apply <see cref="Step"/>: the named shards' contributions hold values that are
+/// not finite (NaN or infinity). The state stays as it was; the coordinator has those shards computed again.
+/// </summary>
+[MessagePackObject]
+public sealed record ContributionsRefused(
+    [property: Key(0)] long Step,
+    [property: Key(1)] int[] Shards,
+    [property: Key(2)] string Reason) : IProtocolMessage;
+
+/// <summary>
+/// The parameter server did not apply <see cref="Step"/>: every contribution was finite but the update would have
+/// made the weights non-finite (the model diverged). The state stays the last good one.
+/// </summary>
+[MessagePackObject]
+public sealed record StepRefused(
+    [property: Key(0)] long Step,
+    [property: Key(1)] string Reason) : IProtocolMessage;

@@ -14,15 +14,19 @@ public sealed record ConfigureWorker(
     [property: Key(2)] int Seed) : IProtocolMessage;
 
 [MessagePackObject]
+/// <see cref="DataFingerprint"/> identifies the data the worker opened (sizes and sampled bytes, hashed), so the
+/// coordinator can tell workers with different data apart and checkpoints can record what a run trained on.
 public sealed record WorkerConfigured(
     [property: Key(0)] string WorkerName,
     [property: Key(1)] int StateLength,
     [property: Key(2)] int TrainCount,
-    [property: Key(3)] int TestCount) : IProtocolMessage;
+    [property: Key(3)] int TestCount,
+    [property: Key(4)] string DataFingerprint = "") : IProtocolMessage;
 
 /// <summary>
 /// One shard of one round: a training step (gradients wanted) or an evaluation pass. <see cref="State"/> holds
 /// the weights of <see cref="WeightsVersion"/> when the coordinator believes the worker lacks them.
+/// <see cref="RunId"/> names the coordinator's run (round numbers restart with each coordinator); the answer echoes it.
 /// <see cref="ProbeHealth"/> asks a training shard to also measure gradient health (<see cref="ShardHealth"/>).
 /// </summary>
 [MessagePackObject]
@@ -34,7 +38,8 @@ public sealed record WorkRequest(
     [property: Key(4)] long WeightsVersion,
     [property: Key(5)] int[] SampleIndices,
     [property: Key(6)] float[]? State,
-    [property: Key(7)] bool ProbeHealth = false) : IProtocolMessage;
+    [property: Key(7)] bool ProbeHealth = false,
+    [property: Key(8)] long RunId = 0) : IProtocolMessage;
 
 /// <summary>
 /// The answer to a <see cref="WorkRequest"/>. For training, <see cref="Buffer"/> is
@@ -54,7 +59,8 @@ public sealed record WorkCompleted(
     [property: Key(7)] double ComputeMilliseconds,
     [property: Key(8)] float[]? Buffer,
     [property: Key(9)] ShardHealth? Health = null,
-    [property: Key(10)] double HealthMilliseconds = 0) : IProtocolMessage;
+    [property: Key(10)] double HealthMilliseconds = 0,
+    [property: Key(11)] long RunId = 0) : IProtocolMessage;
 
 /// <summary>The worker holds an older weights version than asked for and got no weights with the request.</summary>
 [MessagePackObject]

@@ -22,14 +22,15 @@ public static class TrainingRun
         var runId = Guid.NewGuid().ToString("N")[..8];
         var outcome = new TaskCompletionSource<TrainingOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         var observerActor = system.ActorOf(TrainingObserverActor.Props(observer, outcome), $"observer-{runId}");
-        var parameterServer = system.ActorOf(ParameterServerActor.Props(resume is null
+        var (serverGuardian, parameterServer) = await StartGuardedAsync(system, ParameterServerActor.Props(resume is null
             ? new ParameterServerSetup((float[])model.InitialState.Clone(), model.ParameterCount, model.DecayMask, job.Sgd)
             : new ParameterServerSetup(resume.State, model.ParameterCount, model.DecayMask, job.Sgd, resume.Momentum, resume.WeightsVersion)),
-            $"parameter-server-{runId}");
+            $"parameter-server-{runId}", "parameter server", Directive.Resume, observerActor);
         var published = await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30), cancellationToken);
         var configuration = new ConfigureWorker(job.Model, job.Data, job.Plan.Seed);
-        var coordinator = system.ActorOf(CoordinatorActor.Props(plan, configuration, parameterServer, PublishedWeights.Of(published), observerActor),
-            $"coordinator-{runId}");
+        var (coordinatorGuardian, coordinator) = await StartGuardedAsync(system,
+            CoordinatorActor.Props(plan, configuration, parameterServer, PublishedWeights.Of(published), observerActor),
+            $"coordinator-{runId}", "coordinator", Directive.Stop, observerActor);
         options?.Started?.Invoke(new RunActors(coordinator, parameterServer));
         var attached = workers.Attach(system, coordinator, runId);
         await using var registration = cancellationToken.Register(() =>
@@ -39,15 +40,23 @@ public static class TrainingRun
             var result = await outcome.Task;
             result = result with { Workers = await WorkersOfAsync(coordinator) };
             if (result.Stopped) return await StopAsync(coordinator, parameterServer, result);
-            if (!result.Succeeded) return result;
+            if (!result.Succeeded) return await LastGoodStateAsync(coordinator, parameterServer, result);
             var parameters = await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30), cancellationToken);
             return result with { Parameters = parameters };
         }
         finally
         {
-            foreach (var actor in attached.Append(coordinator).Append(parameterServer).Append(observerActor))
+            foreach (var actor in attached.Append(coordinatorGuardian).Append(serverGuardian).Append(observerActor))
                 system.Stop(actor);
         }
+    }
+
+    /// <summary>Starts <paramref name="child"/> under a guardian and returns both.</summary>
+    public static async Task<(IActorRef Guardian, IActorRef Child)> StartGuardedAsync(ActorSystem system, Props child, string name, string role,
+        Directive directive, IActorRef observer)
+    {
+        var guardian = system.ActorOf(RunGuardian.Props(child, name, role, directive, observer), $"guard-{name}");
+        return (guardian, await guardian.Ask<IActorRef>(RunGuardian.GetChild.Instance, TimeSpan.FromSeconds(30)));
     }
 
     /// <summary>The coordinator's roster at the end: every worker of the run, departed ones included, and the training shards each delivered.</summary>
@@ -79,6 +88,25 @@ public static class TrainingRun
         catch (Exception error) when (error is AskTimeoutException or TaskCanceledException)
         {
             return stopped;
+        }
+    }
+
+    /// <summary>
+    /// A failed run still keeps what it learned: the parameter server's state is never non-finite and always the
+    /// state after a whole number of steps, so it is the checkpoint to resume from (or to inspect).
+    /// </summary>
+    private static async Task<TrainingOutcome> LastGoodStateAsync(IActorRef coordinator, IActorRef parameterServer, TrainingOutcome failed)
+    {
+        try
+        {
+            if (!coordinator.IsNobody()) await coordinator.GracefulStop(TimeSpan.FromSeconds(10));
+            var parameters = await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30));
+            var step = failed.Failed!.Step < 0 ? parameters.StepsApplied : failed.Failed.Step;
+            return failed with { Failed = failed.Failed with { Step = step }, Parameters = parameters };
+        }
+        catch (Exception error) when (error is AskTimeoutException or TaskCanceledException)
+        {
+            return failed;
         }
     }
 

@@ -19,7 +19,11 @@ public sealed class PreparedData
         Test = spec.TestLimit > 0 && spec.TestLimit < pair.Test.Count ? pair.Test.Take(spec.TestLimit) : pair.Test;
         Normalization = PixelStatistics.FromDataset(Train);
         Augmentation = new Augmentation(spec.CropPadding, spec.HorizontalFlip);
+        Fingerprint = DatasetFingerprint.Of(Train, Test);
     }
+
+    /// <summary>What `--resume` compares: sizes and a hash of sampled bytes of both splits.</summary>
+    public DatasetFingerprint Fingerprint { get; }
 
     public ImageDataset Train { get; }
     public ImageDataset Test { get; }

@@ -45,6 +45,7 @@ public sealed class ShardTrainer : IDisposable
     public int StateLength => _replica.Layout.StateLength;
     public int TrainCount => _data.Train.Count;
     public int TestCount => _data.Test.Count;
+    public string DataFingerprint => _data.Fingerprint.Hash;
 
     /// <summary>Loads weights if the request carries them; false when the request needs weights this replica lacks.</summary>
     public bool TryLoadWeights(WorkRequest request)
@@ -69,7 +70,7 @@ public sealed class ShardTrainer : IDisposable
         var health = FinishProbe(probe, request);
         var healthMilliseconds = probe?.Milliseconds ?? 0;
         return new WorkCompleted(request.Round, request.Kind, request.Shard, version, request.SampleIndices.Length,
-            lossSum, correct, clock.Elapsed.TotalMilliseconds - healthMilliseconds, buffer, health, healthMilliseconds);
+            lossSum, correct, clock.Elapsed.TotalMilliseconds - healthMilliseconds, buffer, health, healthMilliseconds, request.RunId);
     }
 
     /// <summary>A health probe is an observer: if it fails, the step's result still goes out, without health figures.</summary>

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Distributed.Protocol;
+using Distributed.Worker.Faults;
 
 namespace Distributed.Worker;
 
@@ -11,27 +12,32 @@ namespace Distributed.Worker;
 /// dropped unanswered, since their shards were completed elsewhere. A configuration that arrives while a shard
 /// computes or another configuration loads (a new coordinator, a resumed run) waits until that is done; every
 /// configuration gets exactly one answer, in order.
+/// A <see cref="FaultPlan"/> makes it rehearse failures (NaN gradients, a crash, a hang, slowness) at given training
+/// shards, counted by this actor.
 /// </summary>
 public sealed class WorkerActor : ReceiveActor
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _name;
     private readonly int _torchThreads;
+    private readonly FaultPlan _faults;
     private readonly Queue<(WorkRequest Request, IActorRef ReplyTo)> _queue = new();
     private readonly Queue<(ConfigureWorker Configuration, IActorRef ReplyTo)> _pendingConfigurations = new();
     private ComputeThread? _computeThread;
     private ShardTrainer? _trainer;
     private long _latestRound;
+    private long _trainingShards;
 
-    public WorkerActor(string name, int torchThreads)
+    public WorkerActor(string name, int torchThreads, FaultPlan? faults = null)
     {
         _name = name;
         _torchThreads = torchThreads;
+        _faults = faults ?? FaultPlan.None;
         Become(Unconfigured);
     }
 
-    public static Props Props(string name, int torchThreads) =>
-        Akka.Actor.Props.Create(() => new WorkerActor(name, torchThreads));
+    public static Props Props(string name, int torchThreads, FaultPlan? faults = null) =>
+        Akka.Actor.Props.Create(() => new WorkerActor(name, torchThreads, faults));
 
     private void Unconfigured()
     {
@@ -103,7 +109,7 @@ public sealed class WorkerActor : ReceiveActor
     private void HandleConfigured(Configured configured)
     {
         _trainer = configured.Trainer;
-        configured.ReplyTo.Tell(new WorkerConfigured(_name, _trainer.StateLength, _trainer.TrainCount, _trainer.TestCount));
+        configured.ReplyTo.Tell(new WorkerConfigured(_name, _trainer.StateLength, _trainer.TrainCount, _trainer.TestCount, _trainer.DataFingerprint));
         Become(Idle);
         if (!ConfigureNextPending()) StartNext();
     }
@@ -121,7 +127,21 @@ public sealed class WorkerActor : ReceiveActor
                 replyTo.Tell(new WeightsMissing(request.Round, request.Shard, trainer.WeightsVersion));
                 continue;
             }
-            _computeThread!.Run(() => (object)trainer.Run(request))
+            var shardNumber = request.Kind == WorkKind.Train ? ++_trainingShards : _trainingShards;
+            if (request.Kind == WorkKind.Train && _faults.Fires(FaultKind.Crash, shardNumber))
+            {
+                Crash(shardNumber);
+                return;
+            }
+            if (request.Kind == WorkKind.Train && _faults.Fires(FaultKind.Hang, shardNumber))
+            {
+                _log.Warning("Worker {0}: fault plan hang@{1}: answering nothing from now on", _name, shardNumber);
+                Become(Hung);
+                return;
+            }
+            var poison = request.Kind == WorkKind.Train && _faults.Fires(FaultKind.Nan, shardNumber);
+            var slowdown = _faults.Slowdown(shardNumber);
+            _computeThread!.Run(() => (object)FaultEffects.Apply(trainer.Run(request), poison, slowdown, Thread.Sleep))
                 .ContinueWith(task => new Finished(task.IsCompletedSuccessfully
                     ? task.Result
                     : new WorkFailed(request.Round, request.Shard, task.Exception?.GetBaseException().Message ?? "cancelled"), replyTo),
@@ -131,6 +151,25 @@ public sealed class WorkerActor : ReceiveActor
             return;
         }
         Become(Idle);
+    }
+
+    /// <summary>A rehearsed hang: alive and reachable (the node still heartbeats), but nothing is ever answered.</summary>
+    private void Hung() => ReceiveAny(_ => { });
+
+    /// <summary>
+    /// A rehearsed crash. A worker node ends its process at once, as a SIGKILL would; an in-process worker stops
+    /// (the coordinator watches it and reassigns its shard).
+    /// </summary>
+    private void Crash(long shardNumber)
+    {
+        var message = $"worker {_name}: fault plan crash@{shardNumber}";
+        _log.Error(message);
+        if (_faults.CrashExitsProcess)
+        {
+            Console.Error.WriteLine(message + ": ending the process");
+            Environment.FailFast(message);
+        }
+        Context.Stop(Self);
     }
 
     private void HandleFinished(Finished finished)

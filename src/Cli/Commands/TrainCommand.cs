@@ -16,6 +16,8 @@ using Distributed.Protocol;
 using Microsoft.Extensions.Hosting;
 using Distributed.Observability;
 using Distributed.Model.Nets;
+using Distributed.Worker;
+using Distributed.Worker.Faults;
 
 namespace Distributed.Cli.Commands;
 
@@ -78,10 +80,30 @@ public static class TrainCommand
     { Description = "Stop after this many steps (0: run all epochs).", DefaultValueFactory = _ => 0 };
     private static readonly Option<double> ShardTimeoutOption = new("--shard-timeout")
     { Description = "Seconds a worker may take for a shard before it is given to another worker.", DefaultValueFactory = _ => 30.0 };
+    private static readonly Option<double> JoinTimeoutOption = new("--join-timeout")
+    {
+        Description = "Seconds to wait for the needed workers (--workers, or --min-workers with --cluster) to become live; then the run fails, naming the rejected workers and why.",
+        DefaultValueFactory = _ => TrainingPlan.DefaultJoinTimeout.TotalSeconds,
+    };
+    private static readonly Option<int> MaxShardAttemptsOption = new("--max-shard-attempts")
+    {
+        Description = "Times one shard may be given to workers (after deaths, failures, missed deadlines, non-finite results) before the run fails.",
+        DefaultValueFactory = _ => TrainingPlan.DefaultMaxShardAttempts,
+    };
     private static readonly Option<string> OutputOption = new("--output")
     { Description = "Directory for metrics.jsonl and checkpoint.bin (default: runs/<model>-<timestamp>; with --resume, its directory)." };
     private static readonly Option<long> CheckpointEveryOption = new("--checkpoint-every")
-    { Description = "Also write checkpoint.bin every K applied steps (0: only at the end).", DefaultValueFactory = _ => 0 };
+    { Description = "Also write a checkpoint every K applied steps (0: by time only, see --checkpoint-minutes).", DefaultValueFactory = _ => 0 };
+    private static readonly Option<double> CheckpointMinutesOption = new("--checkpoint-minutes")
+    {
+        Description = "Also write a checkpoint whenever this many minutes have passed since the last one (0: off; with --checkpoint-every 0 too, only at the end).",
+        DefaultValueFactory = _ => CheckpointSchedule.DefaultEvery.TotalMinutes,
+    };
+    private static readonly Option<int> KeepCheckpointsOption = new("--keep-checkpoints")
+    {
+        Description = "Checkpoint files named by step (checkpoint-<step>.bin) to keep; checkpoint.bin is always the newest.",
+        DefaultValueFactory = _ => CheckpointRetention.DefaultKeep,
+    };
     private static readonly Option<string> ResumeOption = new("--resume")
     { Description = "Continue the run whose checkpoint.bin is in this directory (or this file); the other options must match that run's." };
     private static readonly Option<bool> ClusterOption = new("--cluster")
@@ -96,6 +118,13 @@ public static class TrainCommand
     { Description = "With --cluster: address workers reach this node at, if not --hostname (Cluster:PublicHostname)." };
     private static readonly Option<int?> TensorPortOption = new("--tensor-port")
     { Description = "With --cluster: port of the tensor channel (Cluster:TensorPort; default any free port)." };
+    private static readonly Option<string[]> FaultOption = new("--fault")
+    {
+        Description = "Rehearse failures in in-process workers: WORKER:nan@K, :crash@K, :hang@K (at that worker's K-th training shard) " +
+            "or :slow=Fx[@K], e.g. --fault worker-1:slow=3x; comma-separated or repeated. Cluster workers take --fault themselves.",
+    };
+    private static readonly Option<bool> InsecureOption = new("--insecure")
+    { Description = "With --cluster: allow a non-loopback --hostname without TLS (Cluster:AllowInsecure); warned about on every start." };
 
     public static Command Create()
     {
@@ -119,12 +148,14 @@ public static class TrainCommand
     [
         ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, PrecisionOption, ChannelsLastOption, WorkersOption, ThreadsOption,
         EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
-        DatasetOption, DataOption, AugmentOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption, OutputOption,
+        DatasetOption, DataOption, AugmentOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption,
+        JoinTimeoutOption, MaxShardAttemptsOption, OutputOption,
     ];
 
     private static IEnumerable<Option> RunOptions() =>
     [
-        CheckpointEveryOption, ResumeOption, ClusterOption, MinWorkersOption, HostnameOption, PortOption, PublicHostnameOption, TensorPortOption,
+        CheckpointEveryOption, CheckpointMinutesOption, KeepCheckpointsOption, ResumeOption, ClusterOption, MinWorkersOption, HostnameOption, PortOption,
+        PublicHostnameOption, TensorPortOption, InsecureOption, FaultOption,
     ];
 
     private static Func<Option, object?> ParseFrom(ParseResult result) => option => option switch
@@ -197,6 +228,10 @@ public static class TrainCommand
         if (maxSteps < 0) throw new ArgumentException($"--max-steps {maxSteps} must be >= 0");
         var timeout = Get<double>(ShardTimeoutOption);
         if (!(timeout > 0)) throw new ArgumentException($"--shard-timeout {timeout} must be a positive number of seconds");
+        var joinTimeout = Get<double>(JoinTimeoutOption);
+        if (!(joinTimeout > 0) || !double.IsFinite(joinTimeout)) throw new ArgumentException($"--join-timeout {joinTimeout} must be a positive number of seconds");
+        var maxAttempts = Get<int>(MaxShardAttemptsOption);
+        if (maxAttempts < 1) throw new ArgumentException($"--max-shard-attempts {maxAttempts} must be at least 1");
         var dataPath = (string?)value(DataOption);
         if (dataPath is not null && !Directory.Exists(dataPath)) throw new ArgumentException($"--data '{dataPath}' is not a directory");
         if (dataset == DatasetCatalog.Cifar10Name && dataPath is null) throw new ArgumentException("--dataset cifar10 needs --data DIR (the folder with data_batch_*.bin)");
@@ -209,7 +244,11 @@ public static class TrainCommand
         var seed = Get<int>(SeedOption);
         var plan = new TrainingPlan(epochs, batch, seed,
             new LearningRateSchedule(LearningRateSchedule.LinearScaling(lr, batch), schedule, warmup),
-            MinimumWorkers: workers, ShardTimeout: TimeSpan.FromSeconds(timeout), MaxSteps: maxSteps);
+            MinimumWorkers: workers, ShardTimeout: TimeSpan.FromSeconds(timeout), MaxSteps: maxSteps)
+        {
+            JoinTimeout = TimeSpan.FromSeconds(joinTimeout),
+            MaxShardAttempts = maxAttempts,
+        };
         var output = (string?)value(OutputOption) ?? Path.Combine("runs", $"{model.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
         return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output);
     }
@@ -234,7 +273,7 @@ public static class TrainCommand
             return 2;
         }
         var output = job.OutputDirectory!;
-        await using var node = await TrainingNode.StartAsync(setup.Cluster, job, cancellationToken);
+        await using var node = await TrainingNode.StartAsync(setup.Cluster, job, cancellationToken, setup.Faults);
         Console.WriteLine($"Training {job.Model.Name} on {job.Data.Name} with {node.Workers.Description}, " +
             $"global batch {job.Plan.GlobalBatch}, peak lr {job.Plan.Schedule.PeakLearningRate:G4}, {job.Plan.Epochs} epochs, " +
             $"augmentation {(job.Data.HorizontalFlip || job.Data.CropPadding > 0 ? "on" : "off")}, seed {job.Plan.Seed}");
@@ -253,7 +292,11 @@ public static class TrainCommand
             Console.WriteLine($"Dashboard: {dashboard.Url} (metrics: {dashboard.Url}metrics)" + (observability.DashboardNote is { } note ? $"; {note}" : ""));
         Console.WriteLine($"Model: {model.ParameterCount:N0} trainable parameters");
         if (node.Description is { } clusterNode) Console.WriteLine(clusterNode);
-        var checkpoints = new CheckpointWriter(job, output, model.ParameterCount, setup.CheckpointEvery, Console.Out);
+        var dataJob = job;
+        var checkpoints = new CheckpointWriter(job, output, model.ParameterCount, setup.Checkpoints, setup.KeepCheckpoints, Console.Out,
+            // In one process the workers opened the data in this process (cached): record what the run trains on.
+            setup.Cluster is null ? () => PreparedData.Get(dataJob.Data).Fingerprint : null);
+        Console.WriteLine($"Checkpoints: {setup.Checkpoints}, at the end and on failure; the last {setup.KeepCheckpoints} kept");
         var resumePoint = setup.Resume is { } from
             ? new TrainingRun.ResumePoint(from.State, from.Momentum, from.Header.Step, from.Header.WeightsVersion)
             : null;
@@ -269,6 +312,9 @@ public static class TrainCommand
         if (!outcome.Succeeded)
         {
             Console.Error.WriteLine($"Training failed at step {outcome.Failed!.Step}: {outcome.Failed.Reason}");
+            if (outcome.Parameters is { StepsApplied: > 0 } last && await checkpoints.WriteFinalAsync(last))
+                Console.Error.WriteLine($"Wrote the parameter server's last state (step {last.StepsApplied}) to {Path.Combine(output, Checkpoint.FileName)}; " +
+                    $"continue with: distributed train --resume {output} (and the same options)");
             return 1;
         }
         await checkpoints.WriteFinalAsync(outcome.Parameters!);
@@ -304,12 +350,18 @@ public static class TrainCommand
     }
 
     /// <summary>How this invocation runs, beyond the job itself: cluster or one process, checkpoints, resume.</summary>
-    private sealed record RunSetup(ClusterSettings? Cluster, long CheckpointEvery, Checkpoint? Resume, string? ResumePath);
+    private sealed record RunSetup(ClusterSettings? Cluster, CheckpointSchedule Checkpoints, int KeepCheckpoints, Checkpoint? Resume, string? ResumePath,
+        IReadOnlyDictionary<string, FaultPlan>? Faults = null);
 
     private static (TrainingJob Job, RunSetup Setup) BindRun(ParseResult parse, TrainingJob job)
     {
         var every = parse.GetValue(CheckpointEveryOption);
-        if (every < 0) throw new ArgumentException($"--checkpoint-every {every} must be >= 0 (0: only at the end)");
+        if (every < 0) throw new ArgumentException($"--checkpoint-every {every} must be >= 0 (0: by time only)");
+        var minutes = parse.GetValue(CheckpointMinutesOption);
+        if (!(minutes >= 0) || !double.IsFinite(minutes)) throw new ArgumentException($"--checkpoint-minutes {minutes} must be >= 0 (0: off)");
+        var keep = parse.GetValue(KeepCheckpointsOption);
+        if (keep < 1) throw new ArgumentException($"--keep-checkpoints {keep} must be at least 1");
+        var schedule = new CheckpointSchedule(every, minutes > 0 ? TimeSpan.FromMinutes(minutes) : null);
         ClusterSettings? cluster = null;
         if (parse.GetValue(ClusterOption))
         {
@@ -321,8 +373,10 @@ public static class TrainCommand
                 ["Cluster:Port"] = parse.GetValue(PortOption)?.ToString(CultureInfo.InvariantCulture),
                 ["Cluster:PublicHostname"] = parse.GetValue(PublicHostnameOption),
                 ["Cluster:TensorPort"] = parse.GetValue(TensorPortOption)?.ToString(CultureInfo.InvariantCulture),
+                ["Cluster:AllowInsecure"] = parse.GetValue(InsecureOption) ? "true" : null,
             });
             cluster = ClusterSettings.From(configuration, new ClusterSettings { Port = ClusterSettings.DefaultCoordinatorPort });
+            if (InsecureBinding.Warning(cluster) is { } warning) Console.Error.WriteLine($"warning: {warning}");
             job = job with { Plan = job.Plan with { MinimumWorkers = minimum } };
         }
         else if (parse.GetResult(MinWorkersOption) is { Implicit: false } || parse.GetValue(HostnameOption) is not null)
@@ -334,7 +388,8 @@ public static class TrainCommand
         if (resumePath is not null)
         {
             resume = Checkpoint.Read(resumePath);
-            var differences = resume.Header.DifferencesFrom(job);
+            var differences = resume.Header.DifferencesFrom(job, RunModel.Build(job.Model, job.Plan.Seed).InitialState.Length,
+                cluster is null ? LocalData(job, resumePath) : null);
             if (differences.Count > 0)
             {
                 throw new ArgumentException($"--resume {resumePath}: the checkpoint was written by a different run, refusing to resume it " +
@@ -343,6 +398,30 @@ public static class TrainCommand
             if (parse.GetValue(OutputOption) is null)
                 job = job with { OutputDirectory = Directory.Exists(resumePath) ? resumePath : Path.GetDirectoryName(Path.GetFullPath(resumePath)) };
         }
-        return (job, new RunSetup(cluster, every, resume, resumePath));
+        var faults = BindFaults(parse, job, cluster is not null);
+        return (job, new RunSetup(cluster, schedule, keep, resume, resumePath, faults));
+    }
+
+    /// <summary>In one process, `--fault worker-N:...` entries name in-process workers; cluster workers are given their plans themselves.</summary>
+    private static IReadOnlyDictionary<string, FaultPlan>? BindFaults(ParseResult parse, TrainingJob job, bool cluster)
+    {
+        if (parse.GetValue(FaultOption) is not { Length: > 0 } texts) return null;
+        if (cluster) throw new ArgumentException("--fault with --cluster: give each worker node its plan (distributed-worker --fault ..., or DISTRIBUTED_WORKER__FAULT)");
+        var faults = FaultPlanParser.ParseByWorker(texts, Enumerable.Range(0, job.Workers).Select(i => $"worker-{i}").ToList());
+        foreach (var (worker, plan) in faults) Console.WriteLine($"Fault plan: {worker} rehearses {plan}");
+        return faults;
+    }
+
+    /// <summary>The fingerprint of the data in-process workers will open (cached for them); a cluster coordinator never opens the data.</summary>
+    private static DatasetFingerprint LocalData(TrainingJob job, string resumePath)
+    {
+        try
+        {
+            return PreparedData.Get(job.Data).Fingerprint;
+        }
+        catch (Exception error) when (error is DatasetFormatException or IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"--resume {resumePath}: cannot open the dataset to compare it with the checkpoint's: {error.Message}");
+        }
     }
 }

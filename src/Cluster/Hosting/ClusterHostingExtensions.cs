@@ -90,7 +90,32 @@ public static class ClusterHostingExtensions
         }
         # After a partition heals, reconnect at once instead of after the default 5 s gate.
         akka.remote.retry-gate-closed-for = 1s
+        {{UntrustedMode}}
         """;
+
+    /// <summary>
+    /// Paths a peer may reach by actor selection: what Akka.Cluster and remote watch select (join and gossip go to
+    /// the cluster daemon, heartbeats to the heartbeat receiver and the remote watcher) and the worker endpoint,
+    /// which the coordinator finds with Identify. A selection of any other path is dropped (a peer can still name an
+    /// actor by its path, but then only protocol messages and Akka's own get through the closed wire).
+    /// </summary>
+    public static IReadOnlyList<string> TrustedSelectionPaths { get; } =
+    [
+        "/system/cluster/core/daemon",
+        "/system/cluster/heartbeatReceiver",
+        "/system/remote-watcher",
+        "/user/" + ClusterRoles.WorkerEndpointName,
+    ];
+
+    /// <summary>
+    /// Untrusted mode: a peer cannot deploy actors here, stop actors (PoisonPill, Terminate; Kill, which Akka.NET does
+    /// not count as harmful, is refused by <see cref="AllowedMiscSerializer"/>), or select any actor outside
+    /// <see cref="TrustedSelectionPaths"/>. Remote watch (Watch/Unwatch, termination notices) still works, which is
+    /// what the cluster and the proxies need.
+    /// </summary>
+    private static string UntrustedMode =>
+        $"akka.actor.serializers.akka-misc = \"{typeof(AllowedMiscSerializer).AssemblyQualifiedName}\"\n" +
+        $"akka.remote.untrusted-mode = on\nakka.remote.trusted-selection-paths = [{string.Join(", ", TrustedSelectionPaths.Select(p => $"\"{p}\""))}]";
 
     private static string Ms(TimeSpan span) => $"{(long)span.TotalMilliseconds}ms";
 }

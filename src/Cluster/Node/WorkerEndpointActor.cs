@@ -11,6 +11,9 @@ namespace Distributed.Cluster.Node;
 /// by a request's handle are pulled from the coordinator node's tensor channel before the request goes on;
 /// the gradient of a result is parked in this node's channel and only its handle travels back. Requests keep
 /// their order: while one fetch runs, later requests wait.
+/// A handle is fetched only if it names the sending node and the model's state length (see <see cref="TensorHandleCheck"/>),
+/// learned from the local worker's <see cref="WorkerConfigured"/>; a refused handle or a failed or stalled fetch
+/// becomes a <see cref="WorkFailed"/> for that shard, which the coordinator reassigns.
 /// Received weights arrays go back to the channel's buffer pool once the worker is done with them.
 /// The worker takes requests strictly in order and copies a request's weights into its replica before it
 /// computes, so a reply to one request means it has finished reading every weights array forwarded up to it.
@@ -28,6 +31,7 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
     private int _configurationsAnswered;
     private IActorRef _coordinatorSide = ActorRefs.Nobody;
     private int _trainingShards;
+    private int? _stateLength;
 
     public WorkerEndpointActor(Props workerProps, TensorChannel channel, TextWriter? console = null)
     {
@@ -89,7 +93,13 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
         }
         var request = remote.Request;
         var replyTo = Sender;
-        _channel.FetchAsync(handle).ContinueWith(task => task.IsCompletedSuccessfully
+        if (TensorHandleCheck.Problem(handle, Sender.Path.Address.Host, _stateLength) is { } problem)
+        {
+            _log.Warning("Refused the weights of round {0} shard {1}: {2}", request.Round, request.Shard, problem);
+            replyTo.Tell(new WorkFailed(request.Round, request.Shard, problem), Self);
+            return;
+        }
+        _channel.FetchAsync(handle, handle.Length).ContinueWith(task => task.IsCompletedSuccessfully
                 ? new WeightsFetched(request with { State = task.Result })
                 : (object)new FetchFailed(request, $"fetching weights version {request.WeightsVersion} failed: {task.Exception?.GetBaseException().Message ?? "cancelled"}", replyTo),
             TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
@@ -139,7 +149,11 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
             var handle = _channel.Publish(buffer, recycle: true);
             _coordinatorSide.Tell(new RemoteWorkCompleted(completed with { Buffer = null }, handle), Self);
         });
-        Receive<WorkerConfigured>(RelayConfigurationAnswer);
+        Receive<WorkerConfigured>(configured =>
+        {
+            _stateLength = configured.StateLength;
+            RelayConfigurationAnswer(configured);
+        });
         Receive<WorkerUnavailable>(RelayConfigurationAnswer);
         Receive<WeightsMissing>(message => RelayShardAnswer(message.Round, message.Shard, message));
         Receive<WorkFailed>(message => RelayShardAnswer(message.Round, message.Shard, message));

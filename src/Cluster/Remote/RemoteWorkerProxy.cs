@@ -10,7 +10,9 @@ namespace Distributed.Cluster.Remote;
 /// (float arrays by reference, no Akka.Remote in its code), and this actor turns its messages into
 /// handle-carrying ones for the worker node's <see cref="Node.WorkerEndpointActor"/> and back. It stops when the
 /// worker's node is unreachable, leaves or dies; the coordinator watches it, so that is how a lost worker's
-/// shard gets reassigned within seconds.
+/// shard gets reassigned within seconds. A result's handle is fetched only if it names the worker's node and the
+/// model's state length, which the proxy learns from the coordinator's own weights (every worker's first request
+/// carries them); otherwise, or when the fetch fails or stalls, the coordinator gets a <see cref="WorkFailed"/>.
 /// </summary>
 public sealed class RemoteWorkerProxy : ReceiveActor
 {
@@ -19,6 +21,7 @@ public sealed class RemoteWorkerProxy : ReceiveActor
     private readonly string _name;
     private readonly IActorRef _coordinator;
     private readonly TensorChannel _channel;
+    private int? _stateLength;
 
     public RemoteWorkerProxy(IActorRef remote, string name, IActorRef coordinator, TensorChannel channel)
     {
@@ -56,6 +59,7 @@ public sealed class RemoteWorkerProxy : ReceiveActor
 
     private void HandleRequest(WorkRequest request)
     {
+        if (request.State is { Length: var length }) _stateLength = length;
         var handle = request.State is { } state ? _channel.Publish(state) : null;
         _remote.Tell(new RemoteWorkRequest(request with { State = null }, handle), Self);
     }
@@ -68,7 +72,13 @@ public sealed class RemoteWorkerProxy : ReceiveActor
             _coordinator.Tell(result, Self);
             return;
         }
-        _channel.FetchAsync(handle).ContinueWith(task => task.IsCompletedSuccessfully
+        if (TensorHandleCheck.Problem(handle, _remote.Path.Address.Host, _stateLength) is { } problem)
+        {
+            _log.Warning("Refused the result of {0} for round {1} shard {2}: {3}", _name, result.Round, result.Shard, problem);
+            _coordinator.Tell(new WorkFailed(result.Round, result.Shard, $"{_name}: {problem}"), Self);
+            return;
+        }
+        _channel.FetchAsync(handle, handle.Length).ContinueWith(task => task.IsCompletedSuccessfully
                 ? new GradientFetched(result with { Buffer = task.Result })
                 : (object)new WorkFailed(result.Round, result.Shard, $"fetching the result of {_name} failed: {task.Exception?.GetBaseException().Message ?? "cancelled"}"),
             TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);

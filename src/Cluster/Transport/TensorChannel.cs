@@ -19,6 +19,10 @@ namespace Distributed.Cluster.Transport;
 /// never sits in front of Akka.Remote's heartbeats. With TLS on, every connection is mutually authenticated
 /// with the cluster certificate, as Akka.Remote is; without it, the listener stays on the node's own address
 /// and a handle's 64-bit random id is the only thing that names a tensor.
+/// Every wait is bounded (<see cref="TensorChannelSettings"/>): connect, TLS handshake, each chunk of a transfer, an
+/// idle connection, the number of connections served; a fetch checks the handle's length against what the caller
+/// expects before it connects. A bound that trips is a <see cref="TensorTransferException"/>, which the actors turn into
+/// a failed shard that the coordinator reassigns.
 /// Wire format, little-endian: request [magic u32][0 u32][id i64]; answer [magic u32][status i32][bytes i64] then the bytes.
 /// </summary>
 public sealed class TensorChannel : IAsyncDisposable
@@ -27,6 +31,8 @@ public sealed class TensorChannel : IAsyncDisposable
     private const int HeaderSize = 16;
     private const int Found = 0;
     private const int NotHeld = 1;
+    /// <summary>Tensor bytes move in chunks of this size, each under the read timeout.</summary>
+    private const int Chunk = 1 << 20;
 
     private readonly ConcurrentDictionary<long, Parked> _parked = new();
     private readonly ConcurrentDictionary<string, ConcurrentBag<Connection>> _idle = new();
@@ -35,12 +41,16 @@ public sealed class TensorChannel : IAsyncDisposable
     private readonly ClusterTls? _tls;
     private readonly TensorBufferPool _buffers;
     private readonly TimeSpan _unclaimedLifetime;
+    private readonly TensorChannelSettings _settings;
+    private int _connections;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _acceptLoop;
     private readonly Timer _sweeper;
 
-    private TensorChannel(TcpListener listener, string advertisedHost, ClusterTls? tls, TimeSpan unclaimedLifetime, TensorBufferPool buffers)
+    private TensorChannel(TcpListener listener, string advertisedHost, ClusterTls? tls, TimeSpan unclaimedLifetime, TensorBufferPool buffers,
+        TensorChannelSettings settings)
     {
+        _settings = settings;
         _listener = listener;
         _tls = tls;
         _buffers = buffers;
@@ -59,13 +69,17 @@ public sealed class TensorChannel : IAsyncDisposable
     /// <summary>The pool fetched tensors are rented from: return them here when done with them.</summary>
     public TensorBufferPool Buffers => _buffers;
 
+    /// <summary>Connections this node serves right now.</summary>
+    public int ConnectionCount => Volatile.Read(ref _connections);
+
     /// <summary>Tensors parked and not yet fetched.</summary>
     public int ParkedCount => _parked.Count;
 
     /// <summary>Listens on <paramref name="bindHost"/>:<paramref name="port"/> (0: a free port).</summary>
     /// <param name="buffers">Where fetched tensors are rented and recycled ones returned; <see cref="TensorBufferPool.Shared"/> by default.</param>
+    /// <param name="settings">Timeouts, keep-alive and the connection cap; <see cref="TensorChannelSettings.Default"/> by default.</param>
     public static TensorChannel Start(string bindHost, int port, string advertisedHost, ClusterTls? tls, TimeSpan? unclaimedLifetime = null,
-        TensorBufferPool? buffers = null)
+        TensorBufferPool? buffers = null, TensorChannelSettings? settings = null)
     {
         var address = ResolveBindAddress(bindHost);
         var listener = new TcpListener(address, port);
@@ -77,7 +91,8 @@ public sealed class TensorChannel : IAsyncDisposable
         {
             throw new ArgumentException($"tensor channel cannot listen on {bindHost}:{port}: {error.Message} (Cluster:Hostname / Cluster:TensorPort)");
         }
-        return new TensorChannel(listener, advertisedHost, tls, unclaimedLifetime ?? TimeSpan.FromMinutes(2), buffers ?? TensorBufferPool.Shared);
+        return new TensorChannel(listener, advertisedHost, tls, unclaimedLifetime ?? TimeSpan.FromMinutes(2), buffers ?? TensorBufferPool.Shared,
+            (settings ?? TensorChannelSettings.Default).EnsureValid());
     }
 
     /// <summary>
@@ -101,10 +116,15 @@ public sealed class TensorChannel : IAsyncDisposable
 
     /// <summary>
     /// Pulls the tensor a handle names from its node into an array rented from the channel's buffer pool (return it
-    /// when done with it, or let it be collected). Fails if the node is gone or no longer holds it.
+    /// when done with it, or let it be collected). Fails if the node is gone or no longer holds it, if the handle's
+    /// length is not <paramref name="expectedLength"/> (checked before anything is connected or rented), or if the
+    /// transfer stalls.
     /// </summary>
-    public async Task<float[]> FetchAsync(TensorHandle handle, CancellationToken cancellationToken = default)
+    /// <param name="expectedLength">The length the caller knows the tensor must have (the model's state length); never the handle's own claim.</param>
+    public async Task<float[]> FetchAsync(TensorHandle handle, int expectedLength, CancellationToken cancellationToken = default)
     {
+        if (handle.Length != expectedLength || expectedLength < 0)
+            throw new TensorTransferException($"tensor handle {handle.Id:x16} from {handle.Host}:{handle.Port} announces {handle.Length} floats, expected {expectedLength}: refused");
         var endpoint = $"{handle.Host}:{handle.Port}";
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         var token = linked.Token;
@@ -115,7 +135,7 @@ public sealed class TensorChannel : IAsyncDisposable
             var connection = pooled ?? await ConnectAsync(handle.Host, handle.Port, token);
             try
             {
-                var result = await ExchangeAsync(connection, handle, _buffers, token);
+                var result = await ExchangeAsync(connection, handle, token);
                 ReturnIdle(endpoint, connection);
                 return result;
             }
@@ -131,15 +151,16 @@ public sealed class TensorChannel : IAsyncDisposable
         }
     }
 
-    private static async Task<float[]> ExchangeAsync(Connection connection, TensorHandle handle, TensorBufferPool buffers, CancellationToken token)
+    private async Task<float[]> ExchangeAsync(Connection connection, TensorHandle handle, CancellationToken token)
     {
         var stream = connection.Stream;
+        var peer = $"{handle.Host}:{handle.Port}";
         var header = new byte[HeaderSize];
         BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
         BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), handle.Id);
-        await stream.WriteAsync(header, token);
-        await stream.FlushAsync(token);
-        await stream.ReadExactlyAsync(header, token);
+        await WithinAsync(t => stream.WriteAsync(header, t), _settings.ReadTimeout, token, () => $"sending the request for tensor {handle.Id:x16} to {peer}");
+        await WithinAsync(t => stream.FlushAsync(t), _settings.ReadTimeout, token, () => $"sending the request for tensor {handle.Id:x16} to {peer}");
+        await WithinAsync(t => stream.ReadExactlyAsync(header, t), _settings.ReadTimeout, token, () => $"waiting for {peer} to answer for tensor {handle.Id:x16}");
         if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic)
             throw new IOException($"tensor channel {handle.Host}:{handle.Port} answered with a foreign protocol");
         var status = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(4));
@@ -148,10 +169,48 @@ public sealed class TensorChannel : IAsyncDisposable
             throw new TensorTransferException($"tensor {handle.Id:x16} is no longer held by {handle.Host}:{handle.Port} (already fetched or expired)");
         if (status != Found || length != (long)handle.Length * sizeof(float))
             throw new IOException($"tensor channel {handle.Host}:{handle.Port} announced {length} bytes (status {status}), the handle says {(long)handle.Length * sizeof(float)}");
-        var result = buffers.Rent(handle.Length);
+        var result = _buffers.Rent(handle.Length);
         // Not returned to the pool on failure: the array is left to the collector rather than reasoning about a read cut short.
-        using (var bytes = new PinnedBytes(result)) await stream.ReadExactlyAsync(bytes.Memory, token);
+        using (var bytes = new PinnedBytes(result))
+        {
+            var memory = bytes.Memory;
+            for (var offset = 0; offset < memory.Length; offset += Chunk)
+            {
+                var chunk = memory.Slice(offset, Math.Min(Chunk, memory.Length - offset));
+                await WithinAsync(t => stream.ReadExactlyAsync(chunk, t), _settings.ReadTimeout, token,
+                    () => $"receiving tensor {handle.Id:x16} from {peer} (stalled after {offset} of {memory.Length} bytes)");
+            }
+        }
         return result;
+    }
+
+    /// <summary>
+    /// One I/O step under a time limit. A limit that trips (not the caller's cancellation) becomes a
+    /// <see cref="TensorTransferException"/> naming what stalled and the setting that bounds it.
+    /// </summary>
+    private static async Task WithinAsync(Func<CancellationToken, ValueTask> io, TimeSpan limit, CancellationToken token, Func<string> what)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+        timeout.CancelAfter(limit);
+        try
+        {
+            await io(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            throw new TensorTransferException($"tensor channel timed out after {limit.TotalSeconds:G} s {what()} (Cluster:TensorChannel)");
+        }
+    }
+
+    private static async Task WithinAsync(Func<CancellationToken, Task> io, TimeSpan limit, CancellationToken token, Func<string> what) =>
+        await WithinAsync(t => new ValueTask(io(t)), limit, token, what);
+
+    private void KeepAlive(Socket socket)
+    {
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, Math.Max(1, (int)_settings.KeepAliveTime.TotalSeconds));
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 5);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 3);
     }
 
     private async Task<Connection> ConnectAsync(string host, int port, CancellationToken token)
@@ -159,18 +218,19 @@ public sealed class TensorChannel : IAsyncDisposable
         var client = new TcpClient { NoDelay = true };
         try
         {
-            await client.ConnectAsync(host, port, token);
+            KeepAlive(client.Client);
+            await WithinAsync(t => client.ConnectAsync(host, port, t), _settings.ConnectTimeout, token, () => $"connecting to {host}:{port}");
             Stream stream = client.GetStream();
             if (_tls is { } tls)
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                await WithinAsync(t => ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
                 {
                     TargetHost = host,
                     ClientCertificates = new X509CertificateCollection { tls.Certificate },
                     RemoteCertificateValidationCallback = tls.Validate,
                     CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                }, token);
+                }, t), _settings.HandshakeTimeout, token, () => $"in the TLS handshake with {host}:{port}");
                 stream = ssl;
             }
             return new Connection(client, stream);
@@ -178,7 +238,12 @@ public sealed class TensorChannel : IAsyncDisposable
         catch (Exception error) when (error is SocketException or IOException or System.Security.Authentication.AuthenticationException)
         {
             client.Dispose();
-            throw new TensorTransferException($"cannot reach the tensor channel at {host}:{port}: {error.Message}", error);
+            throw error as TensorTransferException ?? new TensorTransferException($"cannot reach the tensor channel at {host}:{port}: {error.Message}", error);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
         }
     }
 
@@ -212,6 +277,13 @@ public sealed class TensorChannel : IAsyncDisposable
             {
                 continue;
             }
+            // Over the cap: close at once, so no peer can pile up connections (each holds a socket and a task).
+            if (Interlocked.Increment(ref _connections) > _settings.MaxConnections)
+            {
+                Interlocked.Decrement(ref _connections);
+                client.Dispose();
+                continue;
+            }
             var serving = ServeAsync(client);
             _serving.TryAdd(serving, 0);
             _ = serving.ContinueWith(done => _serving.TryRemove(done, out _), TaskScheduler.Default);
@@ -225,17 +297,18 @@ public sealed class TensorChannel : IAsyncDisposable
         try
         {
             client.NoDelay = true;
+            KeepAlive(client.Client);
             Stream stream = client.GetStream();
             if (_tls is { } tls)
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                await WithinAsync(t => ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
                 {
                     ServerCertificate = tls.Certificate,
                     ClientCertificateRequired = true,
                     RemoteCertificateValidationCallback = tls.Validate,
                     CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                }, token);
+                }, t), _settings.HandshakeTimeout, token, () => "in a TLS handshake with a peer");
                 stream = ssl;
             }
             await using var __ = stream;
@@ -244,7 +317,8 @@ public sealed class TensorChannel : IAsyncDisposable
             {
                 try
                 {
-                    await stream.ReadExactlyAsync(header, token);
+                    // A peer that connects and never speaks, or leaves a pooled connection unused, is let go after the idle timeout.
+                    await WithinAsync(t => stream.ReadExactlyAsync(header, t), _settings.IdleTimeout, token, () => "waiting for a request");
                 }
                 catch (EndOfStreamException)
                 {
@@ -255,13 +329,19 @@ public sealed class TensorChannel : IAsyncDisposable
                 var held = _parked.TryRemove(id, out var parked);
                 BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), held ? Found : NotHeld);
                 BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), held ? (long)parked!.Data.Length * sizeof(float) : 0);
-                await stream.WriteAsync(header, token);
+                await WithinAsync(t => stream.WriteAsync(header, t), _settings.ReadTimeout, token, () => "answering a request");
                 if (held)
                 {
                     try
                     {
+                        // A peer that stops reading cannot hold this handler: each chunk must go out within the read timeout.
                         using var bytes = new PinnedBytes(parked!.Data);
-                        await stream.WriteAsync(bytes.Memory, token);
+                        var memory = bytes.Memory;
+                        for (var offset = 0; offset < memory.Length; offset += Chunk)
+                        {
+                            var chunk = memory.Slice(offset, Math.Min(Chunk, memory.Length - offset));
+                            await WithinAsync(t => stream.WriteAsync(chunk, t), _settings.ReadTimeout, token, () => "sending a tensor");
+                        }
                     }
                     finally
                     {
@@ -269,13 +349,17 @@ public sealed class TensorChannel : IAsyncDisposable
                         Recycle(parked!);
                     }
                 }
-                await stream.FlushAsync(token);
+                await WithinAsync(t => stream.FlushAsync(t), _settings.ReadTimeout, token, () => "sending a tensor");
             }
         }
         catch (Exception error) when (error is IOException or SocketException or OperationCanceledException
             or System.Security.Authentication.AuthenticationException or ObjectDisposedException)
         {
-            // A peer that fails the TLS handshake, vanishes mid-transfer or is cut off at shutdown: its fetch fails on its side.
+            // A peer that fails the TLS handshake, times out, vanishes mid-transfer or is cut off at shutdown: its fetch fails on its side.
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _connections);
         }
     }
 

@@ -47,6 +47,10 @@ public sealed class DashboardServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.WebHost.UseKestrel(options => options.Listen(address, port));
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(meterName)
+            // The node itself next to the training: GC, heap, thread pool and JIT (dotnet_*), memory, CPU and
+            // threads of the process (process_*), so a slow or growing coordinator shows why on the same page.
+            .AddRuntimeInstrumentation()
+            .AddProcessInstrumentation()
             // Every scrape sees the figures of that moment (the exporter would otherwise replay one answer for 300 ms).
             .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0));
         var app = builder.Build();

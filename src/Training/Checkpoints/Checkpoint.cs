@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Distributed.Coordinator;
+using Distributed.Model.Data;
 using Distributed.ParameterServer;
 using Distributed.Training;
 using Distributed.Protocol;
@@ -36,7 +37,8 @@ public sealed record CheckpointHeader(
     double WeightDecay = 0,
     int Epoch = 0,
     int StepsPerEpoch = 0,
-    int Workers = 0)
+    int Workers = 0,
+    DatasetFingerprint? DataFingerprint = null)
 {
     /// <summary>
     /// Every way <paramref name="job"/> differs from the run that wrote this checkpoint, as "setting: checkpoint
@@ -69,6 +71,27 @@ public sealed record CheckpointHeader(
         Check("--weight-decay", WeightDecay, job.Sgd.WeightDecay);
         return differences;
     }
+
+    /// <summary>
+    /// <see cref="DifferencesFrom(TrainingJob)"/> plus what only the data and the model can tell: the state length of
+    /// this run's model, the dataset (counts and fingerprint) and so the steps per epoch. A fact this run does not know
+    /// (null: a cluster coordinator does not open the data) or the checkpoint did not record is not compared.
+    /// </summary>
+    public IReadOnlyList<string> DifferencesFrom(TrainingJob job, int stateLength, DatasetFingerprint? data)
+    {
+        var differences = DifferencesFrom(job).ToList();
+        if (StateLength != stateLength) differences.Add($"state length: checkpoint {StateLength} floats, this run's model {stateLength}");
+        if (DataFingerprint is { } saved && data is { } current)
+        {
+            if (saved.TrainCount != current.TrainCount || saved.TestCount != current.TestCount)
+                differences.Add($"dataset size: checkpoint {saved.TrainCount} train / {saved.TestCount} test samples, this run {current.TrainCount} / {current.TestCount}");
+            else if (saved.Hash != current.Hash)
+                differences.Add($"dataset fingerprint: checkpoint {saved.Hash}, this run {current.Hash} (same sizes, different samples: other files or order)");
+            var steps = TrainingPlan.StepsPerEpoch(current.TrainCount, job.Plan.GlobalBatch);
+            if (StepsPerEpoch > 0 && StepsPerEpoch != steps) differences.Add($"steps per epoch: checkpoint {StepsPerEpoch}, this run {steps}");
+        }
+        return differences;
+    }
 }
 
 /// <summary>
@@ -85,18 +108,38 @@ public sealed record Checkpoint(CheckpointHeader Header, float[] State, float[] 
     private static readonly byte[] Magic = "DSTCKPT1"u8.ToArray();
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false, Converters = { new JsonStringEnumConverter() } };
 
-    public static Checkpoint From(TrainingJob job, CurrentParameters parameters, int parameterCount, int stepsPerEpoch = 0) => new(
+    public static Checkpoint From(TrainingJob job, CurrentParameters parameters, int parameterCount, int stepsPerEpoch = 0,
+        DatasetFingerprint? data = null) => new(
         new CheckpointHeader(CurrentFormat, job.Model, job.Data, job.Plan.Seed, job.Plan.GlobalBatch, job.Plan.Epochs,
             parameters.StepsApplied, parameters.WeightsVersion, parameters.State.Length, parameterCount, DateTimeOffset.UtcNow,
             job.Plan.MaxSteps, job.Plan.Schedule.PeakLearningRate, job.Plan.Schedule.Kind, job.Plan.Schedule.WarmupEpochs,
             job.Sgd.Momentum, job.Sgd.Nesterov, job.Sgd.WeightDecay,
-            stepsPerEpoch > 0 ? (int)(parameters.StepsApplied / stepsPerEpoch) : 0, stepsPerEpoch, job.Workers),
+            stepsPerEpoch > 0 ? (int)(parameters.StepsApplied / stepsPerEpoch) : 0, stepsPerEpoch, job.Workers, data),
         parameters.State, parameters.Momentum);
 
-    public void Write(string directory)
+    /// <summary>
+    /// Writes checkpoint.bin and checkpoint-{step}.bin (one file, hard-linked where the file system allows), each
+    /// put in place by an atomic rename, the directory synced after the renames, and only the newest
+    /// <paramref name="keep"/> step files kept (<see cref="CheckpointRetention"/>).
+    /// </summary>
+    public void Write(string directory, int keep = CheckpointRetention.DefaultKeep)
     {
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, FileName);
+        var temporary = WriteTemporary(path);
+        var stepPath = Path.Combine(directory, CheckpointRetention.StepFileName(Header.Step));
+        var stepTemporary = stepPath + $".tmp-{Environment.ProcessId}-{Environment.CurrentManagedThreadId}";
+        File.Delete(stepTemporary);
+        if (!DirectorySync.TryHardLink(temporary, stepTemporary)) File.Copy(temporary, stepTemporary, overwrite: true);
+        File.Move(stepTemporary, stepPath, overwrite: true);
+        File.Move(temporary, path, overwrite: true);
+        DirectorySync.Flush(directory);
+        foreach (var old in CheckpointRetention.ToDelete(Directory.EnumerateFiles(directory).Select(Path.GetFileName).OfType<string>(), keep))
+            File.Delete(Path.Combine(directory, old));
+    }
+
+    private string WriteTemporary(string path)
+    {
         var temporary = path + $".tmp-{Environment.ProcessId}-{Environment.CurrentManagedThreadId}";
         var header = JsonSerializer.SerializeToUtf8Bytes(Header, Json);
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
@@ -117,7 +160,7 @@ public sealed record Checkpoint(CheckpointHeader Header, float[] State, float[] 
             file.Write(hash.GetHashAndReset());
             file.Flush(flushToDisk: true);
         }
-        File.Move(temporary, path, overwrite: true);
+        return temporary;
     }
 
     /// <summary>Reads and verifies a checkpoint; every problem is reported with the file path.</summary>

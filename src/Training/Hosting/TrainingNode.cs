@@ -2,6 +2,7 @@ using Akka.Actor;
 using Distributed.Cluster;
 using Distributed.Cluster.Transport;
 using Distributed.Training.Workers;
+using Distributed.Worker.Faults;
 using Microsoft.Extensions.Hosting;
 
 namespace Distributed.Training.Hosting;
@@ -31,16 +32,19 @@ public sealed class TrainingNode : IAsyncDisposable
     /// <summary>The cluster node's address, tensor channel and TLS, for the run's banner (null in one process).</summary>
     public string? Description { get; }
 
-    public static async Task<TrainingNode> StartAsync(ClusterSettings? cluster, TrainingJob job, CancellationToken cancellationToken)
+    /// <param name="faults">Failures in-process workers rehearse, by worker name (`train --fault`); cluster workers take their own.</param>
+    public static async Task<TrainingNode> StartAsync(ClusterSettings? cluster, TrainingJob job, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, FaultPlan>? faults = null)
     {
         if (cluster is null)
         {
             var local = TrainingHost.BuildLocal();
             await local.StartAsync(cancellationToken);
-            return new TrainingNode(local, null, InProcessWorkers.Of(job), null);
+            return new TrainingNode(local, null, InProcessWorkers.Of(job, faults), null);
         }
         var tls = ClusterTls.Load(cluster.Tls);
-        var channel = TensorChannel.Start(cluster.Hostname, cluster.TensorPort, cluster.AdvertisedHostname, tls);
+        var channel = TensorChannel.Start(cluster.Hostname, cluster.TensorPort, cluster.AdvertisedHostname, tls,
+            settings: cluster.TensorChannel);
         var host = TrainingHost.Build(cluster, tls);
         try
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Distributed.Cluster;
 using Distributed.Cluster.Hosting;
+using Distributed.Worker.Faults;
 using Microsoft.Extensions.Configuration;
 
 namespace Distributed.Worker.Hosting;
@@ -18,6 +19,13 @@ public static class WorkerCommand
     { Description = "Comma-separated host:port of the coordinator (Cluster:SeedNodes; default 127.0.0.1:4053)." };
     private static readonly Option<int?> TensorPortOption = new("--tensor-port")
     { Description = "Port of this node's tensor channel (Cluster:TensorPort; default 0 = any free port)." };
+    private static readonly Option<bool> InsecureOption = new("--insecure")
+    { Description = "Allow a non-loopback --hostname without TLS (Cluster:AllowInsecure): only on a network nobody else can reach; warned about on every start." };
+    private static readonly Option<string[]> FaultOption = new("--fault")
+    {
+        Description = "Rehearse failures (Worker:Fault): nan@K, crash@K, hang@K at this worker's K-th training shard, or slow=Fx[@K]; " +
+            "comma-separated or repeated, e.g. --fault nan@120 --fault slow=3x.",
+    };
     private static readonly Option<int?> ThreadsOption = new("--threads")
     { Description = "libtorch threads for this worker (Worker:Threads; default: all cores)." };
 
@@ -25,7 +33,7 @@ public static class WorkerCommand
     {
         var command = new RootCommand("Distributed worker node: joins the cluster at the seed nodes and trains the shards its coordinator assigns.")
         {
-            HostnameOption, PortOption, PublicHostnameOption, SeedNodesOption, TensorPortOption, ThreadsOption,
+            HostnameOption, PortOption, PublicHostnameOption, SeedNodesOption, TensorPortOption, ThreadsOption, InsecureOption, FaultOption,
         };
         command.SetAction(RunAsync);
         return command;
@@ -35,6 +43,7 @@ public static class WorkerCommand
     {
         ClusterSettings settings;
         int threads;
+        FaultPlan faults;
         try
         {
             var configuration = NodeConfiguration.Load(ClusterRoles.Worker, new Dictionary<string, string?>
@@ -45,6 +54,8 @@ public static class WorkerCommand
                 ["Cluster:SeedNodes"] = parse.GetValue(SeedNodesOption),
                 ["Cluster:TensorPort"] = parse.GetValue(TensorPortOption)?.ToString(),
                 ["Worker:Threads"] = parse.GetValue(ThreadsOption)?.ToString(),
+                ["Cluster:AllowInsecure"] = parse.GetValue(InsecureOption) ? "true" : null,
+                ["Worker:Fault"] = parse.GetValue(FaultOption) is { Length: > 0 } fault ? string.Join(",", fault) : null,
             });
             settings = ClusterSettings.From(configuration, new ClusterSettings { SeedNodes = [$"127.0.0.1:{ClusterSettings.DefaultCoordinatorPort}"] });
             var threadsText = configuration["Worker:Threads"];
@@ -52,6 +63,9 @@ public static class WorkerCommand
                 : int.TryParse(threadsText, out var parsed) && parsed >= 0 ? parsed
                 : throw new ArgumentException($"Worker:Threads '{threadsText}' is not a number >= 0");
             if (threads == 0) threads = Environment.ProcessorCount;
+            if (InsecureBinding.Warning(settings) is { } warning) Console.Error.WriteLine($"warning: {warning}");
+            faults = FaultPlanParser.ParseForNode([configuration["Worker:Fault"] ?? ""], "Worker:Fault (--fault)");
+            if (!faults.IsEmpty) Console.WriteLine($"worker: rehearsing faults: {faults}");
         }
         catch (ArgumentException error)
         {
@@ -60,7 +74,7 @@ public static class WorkerCommand
         }
         try
         {
-            await WorkerNode.RunAsync(settings, threads, Console.Out, cancellationToken);
+            await WorkerNode.RunAsync(settings, threads, Console.Out, cancellationToken, faults);
             return 0;
         }
         catch (ArgumentException error)

@@ -6,6 +6,7 @@ using Distributed.Cluster.Hosting;
 using Distributed.Cluster.Transport;
 using Distributed.Cluster.Node;
 using Distributed.Protocol.Serialization;
+using Distributed.Worker.Faults;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,7 +21,8 @@ namespace Distributed.Worker.Hosting;
 /// </summary>
 public static class WorkerNode
 {
-    public static async Task RunAsync(ClusterSettings settings, int threads, TextWriter log, CancellationToken cancellationToken)
+    /// <param name="faults">Failures this node rehearses (`--fault`); none by default.</param>
+    public static async Task RunAsync(ClusterSettings settings, int threads, TextWriter log, CancellationToken cancellationToken, FaultPlan? faults = null)
     {
         // SIGTERM (docker stop, kill) and SIGINT end the worker; they must not merely end the current ActorSystem,
         // which would look like a downing and make the loop below rejoin.
@@ -29,7 +31,8 @@ public static class WorkerNode
         using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         var stop = stopping.Token;
         var tls = ClusterTls.Load(settings.Tls);
-        await using var channel = TensorChannel.Start(settings.Hostname, settings.TensorPort, settings.AdvertisedHostname, tls);
+        await using var channel = TensorChannel.Start(settings.Hostname, settings.TensorPort, settings.AdvertisedHostname, tls,
+            settings: settings.TensorChannel);
         var seeds = string.Join(", ", settings.SeedAddresses(settings.Port));
 
         void Stop(PosixSignalContext context)
@@ -40,7 +43,7 @@ public static class WorkerNode
 
         for (var incarnation = 1; !stop.IsCancellationRequested; incarnation++)
         {
-            using var host = Build(settings, threads, channel, tls, log);
+            using var host = Build(settings, threads, channel, tls, log, faults);
             await host.StartAsync(stop);
             var system = host.Services.GetRequiredService<ActorSystem>();
             var cluster = Akka.Cluster.Cluster.Get(system);
@@ -69,12 +72,12 @@ public static class WorkerNode
         }
     }
 
-    private static IHost Build(ClusterSettings settings, int threads, TensorChannel channel, ClusterTls? tls, TextWriter log) =>
+    private static IHost Build(ClusterSettings settings, int threads, TensorChannel channel, ClusterTls? tls, TextWriter log, FaultPlan? faults) =>
         // The process handles SIGTERM itself (above); the host and Akka's CLR exit hook leave signals alone.
         NodeHost.Build(settings, ClusterRoles.Worker, tls, actors: akka => akka.WithActors((system, _) =>
         {
             var name = ClusterRoles.WorkerName(Akka.Cluster.Cluster.Get(system).SelfAddress);
-            system.ActorOf(WorkerEndpointActor.Props(WorkerActor.Props(name, threads), channel, log), ClusterRoles.WorkerEndpointName);
+            system.ActorOf(WorkerEndpointActor.Props(WorkerActor.Props(name, threads, faults), channel, log), ClusterRoles.WorkerEndpointName);
             system.ActorOf(CoordinatorWatchActor.Props(log), "coordinator-watch");
         }));
 }

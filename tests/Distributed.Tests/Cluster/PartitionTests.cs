@@ -21,7 +21,7 @@ public sealed class PartitionTests(ITestOutputHelper output) : IDisposable
         var runDirectory = Path.Combine(_directory, "run");
         var coordinator = Start(NodeProcess.Start("coordinator", BuildOutput.Coordinator,
         [
-            "train", "--cluster", "--hostname", _lab.Ip("coord"), "--port", "4053", "--min-workers", "2",
+            "train", "--cluster", "--insecure", "--hostname", _lab.Ip("coord"), "--port", "4053", "--min-workers", "2",
             "--depth", "8", "--dataset", "synthetic", "--train-limit", "4096", "--test-limit", "256",
             "--batch-size", "32", "--epochs", "100", "--max-steps", "20000", "--shard-timeout", "60", "--output", runDirectory,
         ], _directory, _lab.Namespace("coord")));
@@ -56,7 +56,7 @@ public sealed class PartitionTests(ITestOutputHelper output) : IDisposable
     }
 
     private NodeProcess StartWorker(string node, string seeds) =>
-        NodeProcess.Start(node, BuildOutput.Worker, ["--hostname", _lab.Ip(node), "--seed-nodes", seeds, "--threads", "1"],
+        NodeProcess.Start(node, BuildOutput.Worker, ["--insecure", "--hostname", _lab.Ip(node), "--seed-nodes", seeds, "--threads", "1"],
             _directory, _lab.Namespace(node));
 
     private NodeProcess Start(NodeProcess process)

@@ -23,12 +23,12 @@ public sealed class TensorChannelTests
         var handle = sender.Publish(data);
         Assert.Equal(1, sender.ParkedCount);
 
-        var received = await receiver.FetchAsync(handle);
+        var received = await receiver.FetchAsync(handle, data.Length);
 
         Assert.Equal(data, received);
         Assert.NotSame(data, received);
         Assert.Equal(0, sender.ParkedCount);
-        var again = await Assert.ThrowsAsync<TensorTransferException>(() => receiver.FetchAsync(handle));
+        var again = await Assert.ThrowsAsync<TensorTransferException>(() => receiver.FetchAsync(handle, data.Length));
         Assert.Contains("no longer held", again.Message);
     }
 
@@ -41,7 +41,7 @@ public sealed class TensorChannelTests
         {
             var tensors = Enumerable.Range(0, 4).Select(i => Pattern(100_000 + i, round * 10 + i)).ToArray();
             var handles = tensors.Select(t => sender.Publish(t)).ToArray();
-            var received = await Task.WhenAll(handles.Select(h => receiver.FetchAsync(h)));
+            var received = await Task.WhenAll(handles.Select(h => receiver.FetchAsync(h, h.Length)));
             for (var i = 0; i < tensors.Length; i++) Assert.Equal(tensors[i], received[i]);
         }
     }
@@ -56,7 +56,7 @@ public sealed class TensorChannelTests
         var handle = sender.Publish(data, recycle: true);
         Assert.Equal(0, senderBuffers.RetainedBytes);
 
-        var received = await receiver.FetchAsync(handle);
+        var received = await receiver.FetchAsync(handle, data.Length);
 
         Assert.Equal(data, received);
         // The sender recycles once its write completes, which may be a moment after the receiver has the bytes.
@@ -70,7 +70,7 @@ public sealed class TensorChannelTests
     {
         await using var receiver = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", null);
         var port = NodeProcess.FreePort();
-        var error = await Assert.ThrowsAsync<TensorTransferException>(() => receiver.FetchAsync(new TensorHandle("127.0.0.1", port, 42, 10)));
+        var error = await Assert.ThrowsAsync<TensorTransferException>(() => receiver.FetchAsync(new TensorHandle("127.0.0.1", port, 42, 10), 10));
         Assert.Contains($"127.0.0.1:{port}", error.Message);
     }
 
@@ -97,10 +97,10 @@ public sealed class TensorChannelTests
         await using var untrusted = TensorChannel.Start("127.0.0.1", 0, "127.0.0.1", intruder);
         var data = Pattern(1000, 3);
 
-        Assert.Equal(data, await trusted.FetchAsync(sender.Publish(data)));
+        Assert.Equal(data, await trusted.FetchAsync(sender.Publish(data), data.Length));
 
         var stolen = sender.Publish(data);
-        await Assert.ThrowsAnyAsync<IOException>(() => untrusted.FetchAsync(stolen));
+        await Assert.ThrowsAnyAsync<IOException>(() => untrusted.FetchAsync(stolen, stolen.Length));
         Assert.Equal(1, sender.ParkedCount); // nothing was served to the intruder
     }
 

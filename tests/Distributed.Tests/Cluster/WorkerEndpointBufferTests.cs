@@ -37,6 +37,12 @@ public sealed class WorkerEndpointBufferTests : Akka.TestKit.Xunit2.TestKit, IAs
     [Fact]
     public async Task Received_weights_return_to_the_pool_only_after_the_worker_has_answered_for_them()
     {
+        // The endpoint fetches weights only once its worker has said how long the model's state is.
+        _endpoint.Tell(new ConfigureWorker(new ModelSpec(Architecture.Residual, 8, 1, NormKind.Batch, 1, 28, 28, 10),
+            new DataSpec("synthetic", null, 0, false, TrainLimit: 64, TestLimit: 16), 3), TestActor);
+        await _replica.ExpectMsgAsync<ConfigureWorker>(TimeSpan.FromSeconds(10));
+        _endpoint.Tell(new WorkerConfigured("w", StateLength, 64, 16), _replica.Ref);
+        await ExpectMsgAsync<WorkerConfigured>(TimeSpan.FromSeconds(10));
         _endpoint.Tell(RequestWithWeights(round: 1), TestActor);
         var firstWeights = (await _replica.ExpectMsgAsync<WorkRequest>(TimeSpan.FromSeconds(10))).State!;
         _endpoint.Tell(RequestWithWeights(round: 2), TestActor);

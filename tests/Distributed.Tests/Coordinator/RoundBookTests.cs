@@ -7,17 +7,53 @@ public sealed class RoundBookTests
 {
     private const int StateLength = 3;
 
+    private const long RunId = 42;
+    private const string Worker = "a";
+
     [Fact]
     public void The_first_matching_result_of_a_shard_is_accepted_and_a_second_one_is_not()
     {
         var book = new RoundBook<string>();
         var round = book.Open(WorkKind.Train, 0, 7, [[1, 2], [3]], 0);
+        round.Shards[0].AssignTo(Worker, 0);
         var result = Result(round.Id, 0, version: 4, samples: 2);
 
-        Assert.Equal(RoundBook<string>.Admission.Accepted, book.Admit(result, 4, StateLength));
-        round.Shards[0].Complete(result, "a", 1);
-        Assert.Equal(RoundBook<string>.Admission.AlreadyAnswered, book.Admit(result, 4, StateLength));
+        Assert.Equal(RoundBook<string>.Admission.Accepted, book.Admit(result, Worker, RunId, 4, StateLength));
+        round.Shards[0].Complete(result, Worker, "worker-a", 1);
+        Assert.Equal(RoundBook<string>.Admission.AlreadyAnswered, book.Admit(result, Worker, RunId, 4, StateLength));
         Assert.False(round.IsComplete);
+    }
+
+    [Fact]
+    public void A_result_from_another_run_or_from_a_worker_the_shard_was_never_given_to_is_refused()
+    {
+        var book = new RoundBook<string>();
+        var round = book.Open(WorkKind.Train, 0, 7, [[1, 2]], 0);
+        round.Shards[0].AssignTo(Worker, 0);
+        round.Shards[0].AssignTo("b", 0);
+        var result = Result(round.Id, 0, version: 4, samples: 2);
+
+        Assert.Equal(RoundBook<string>.Admission.RoundOver, book.Admit(result with { RunId = RunId + 1 }, Worker, RunId, 4, StateLength));
+        Assert.Equal(RoundBook<string>.Admission.NotAssigned, book.Admit(result, "c", RunId, 4, StateLength));
+        // A late answer from an earlier assignee still counts: the first result wins, whoever computed it.
+        Assert.Equal(RoundBook<string>.Admission.Accepted, book.Admit(result, Worker, RunId, 4, StateLength));
+    }
+
+    [Fact]
+    public void A_non_finite_loss_is_refused_and_a_refused_result_leaves_the_shard_open_for_another_worker()
+    {
+        var book = new RoundBook<string>();
+        var round = book.Open(WorkKind.Train, 0, 7, [[1, 2]], 0);
+        var shard = round.Shards[0];
+        shard.AssignTo(Worker, 0);
+        var result = Result(round.Id, 0, version: 4, samples: 2);
+        Assert.Equal(RoundBook<string>.Admission.NotFinite, book.Admit(result with { LossSum = double.PositiveInfinity }, Worker, RunId, 4, StateLength));
+
+        shard.Complete(result, Worker, "worker-a", 1);
+        shard.RefuseNonFinite(Worker);
+        Assert.Null(shard.Result);
+        Assert.Equal([Worker], shard.NonFiniteFrom);
+        Assert.Equal(RoundBook<string>.Admission.Accepted, book.Admit(result, Worker, RunId, 4, StateLength));
     }
 
     [Theory]
@@ -28,8 +64,9 @@ public sealed class RoundBookTests
     {
         var book = new RoundBook<string>();
         var round = book.Open(WorkKind.Train, 0, 7, [[1, 2], [3]], 0);
+        round.Shards[0].AssignTo(Worker, 0);
         var result = Result(round.Id, 0, version, samples) with { Buffer = new float[bufferLength] };
-        Assert.Equal(RoundBook<string>.Admission.Mismatch, book.Admit(result, 4, StateLength));
+        Assert.Equal(RoundBook<string>.Admission.Mismatch, book.Admit(result, Worker, RunId, 4, StateLength));
     }
 
     [Fact]
@@ -41,7 +78,7 @@ public sealed class RoundBookTests
         var second = book.Open(WorkKind.Train, 0, 1, [[1]], 0);
 
         Assert.True(second.Id > first.Id);
-        Assert.Equal(RoundBook<string>.Admission.RoundOver, book.Admit(Result(first.Id, 0, 0, 1), 0, StateLength));
+        Assert.Equal(RoundBook<string>.Admission.RoundOver, book.Admit(Result(first.Id, 0, 0, 1), Worker, RunId, 0, StateLength));
         Assert.Null(book.Find(second.Id, 1));
         Assert.Null(book.Find(second.Id, -1));
         Assert.Null(book.Find(second.Id, int.MaxValue));
@@ -64,5 +101,5 @@ public sealed class RoundBookTests
     }
 
     private static WorkCompleted Result(long round, int shard, long version, int samples) =>
-        new(round, WorkKind.Train, shard, version, samples, 1.0, 1, 5, new float[StateLength]);
+        new(round, WorkKind.Train, shard, version, samples, 1.0, 1, 5, new float[StateLength], RunId: RunId);
 }

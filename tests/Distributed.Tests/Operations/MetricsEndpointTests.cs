@@ -74,13 +74,16 @@ public sealed class MetricsEndpointTests(OperationsRunFixture run, ITestOutputHe
         var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(
             BuildOutput.RepositoryRoot, "deploy", "grafana", "dashboards", "distributed-training.json")));
         var queried = Expressions(dashboard.RootElement)
-            .SelectMany(expr => Regex.Matches(expr, "distributed_[a-z_]+").Select(m => m.Value))
+            .SelectMany(expr => Regex.Matches(expr, "(distributed|dotnet|process)_[a-z_]+").Select(m => m.Value))
             .ToHashSet();
         // The checkpoint age exists once a checkpoint does, so the scrape after the checkpoint counts too.
         var exported = new[] { run.FinalMetrics, run.MetricsAfterCheckpoint }
             .SelectMany(text => PrometheusText.Parse(text).Samples.Select(s => s.Name)).ToHashSet();
 
         Assert.True(queried.Count >= 20, $"only {queried.Count} series found in the dashboard's queries");
+        // The node's own figures (runtime and process instrumentation) are queried too, not only the training's.
+        Assert.Contains(queried, name => name.StartsWith("dotnet_", StringComparison.Ordinal));
+        Assert.Contains(queried, name => name.StartsWith("process_", StringComparison.Ordinal));
         Assert.All(queried, name => Assert.True(exported.Contains(name), $"the dashboard queries {name}, which /metrics does not export"));
     }
 

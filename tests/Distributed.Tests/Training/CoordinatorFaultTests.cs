@@ -13,7 +13,7 @@ namespace Distributed.Tests.Training;
 /// gradients come back, when, how often, and which worker dies. The model is four numbers, so the exact
 /// weights after each step are known.
 /// </summary>
-public sealed class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
+public sealed partial class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
 {
     private const int TrainSamples = 8;
     private static readonly float[] InitialState = [0f, 0f, 0f, 0f];
@@ -128,29 +128,44 @@ public sealed class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
     }
 
     private async Task<(IActorRef Coordinator, TestProbe[] Workers)> StartRunAsync(int workerCount, TimeSpan shardTimeout,
-        int trainSamples = TrainSamples, int batch = TrainSamples)
+        int trainSamples = TrainSamples, int batch = TrainSamples, Func<TrainingPlan, TrainingPlan>? adjust = null, int? registered = null)
+    {
+        var (coordinator, workers, _) = await StartRunWithServerAsync(workerCount, shardTimeout, trainSamples, batch, adjust, registered);
+        return (coordinator, workers);
+    }
+
+    /// <param name="registered">How many of the <paramref name="workerCount"/> needed workers register and configure (default: all).</param>
+    private async Task<(IActorRef Coordinator, TestProbe[] Workers, IActorRef Server)> StartRunWithServerAsync(int workerCount, TimeSpan shardTimeout,
+        int trainSamples = TrainSamples, int batch = TrainSamples, Func<TrainingPlan, TrainingPlan>? adjust = null, int? registered = null)
     {
         var server = Sys.ActorOf(ParameterServerActor.Props(new ParameterServerSetup(
             (float[])InitialState.Clone(), ParameterCount: 4, DecayMask: new float[4], new SgdSettings(0, false, 0))));
         var plan = new TrainingPlan(Epochs: 1, GlobalBatch: batch, Seed: 3, new LearningRateSchedule(1.0, ScheduleKind.Constant, 0),
             MinimumWorkers: workerCount, ShardTimeout: shardTimeout);
+        plan = adjust?.Invoke(plan) ?? plan;
         var configuration = new ConfigureWorker(ModelSpec.ResNet20FashionMnist, new DataSpec("synthetic", null, 0, false), 3);
         var published = await server.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(5));
         var coordinator = Sys.ActorOf(CoordinatorActor.Props(plan, configuration, server, PublishedWeights.Of(published), _observer.Ref));
         var workers = Enumerable.Range(0, workerCount).Select(i => CreateTestProbe($"worker-{i}")).ToArray();
-        for (var i = 0; i < workerCount; i++)
+        for (var i = 0; i < (registered ?? workerCount); i++)
         {
             coordinator.Tell(new RegisterWorker($"worker-{i}"), workers[i].Ref);
             await workers[i].ExpectMsgAsync<ConfigureWorker>();
             workers[i].Reply(new WorkerConfigured($"worker-{i}", InitialState.Length, trainSamples, 0));
         }
-        return (coordinator, workers);
+        return (coordinator, workers, server);
     }
+
+    private async Task<TrainingFailed> ExpectFailedAsync() =>
+        await _observer.FishForMessageAsync<TrainingFailed>(m => m is TrainingFailed, TimeSpan.FromSeconds(10));
+
+    private async Task<TrainingNotice> ExpectNoticeAsync(string containing) =>
+        await _observer.FishForMessageAsync<TrainingNotice>(m => m is TrainingNotice n && n.Text.Contains(containing, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
 
     private async Task<TrainingFinished> ExpectFinishedAsync() =>
         await _observer.FishForMessageAsync<TrainingFinished>(m => m is TrainingFinished, TimeSpan.FromSeconds(10));
 
     private static WorkCompleted Gradient(WorkRequest request, float[] gradient) =>
         new(request.Round, request.Kind, request.Shard, request.WeightsVersion, request.SampleIndices.Length,
-            LossSum: request.SampleIndices.Length, Correct: 0, ComputeMilliseconds: 1, gradient);
+            LossSum: request.SampleIndices.Length, Correct: 0, ComputeMilliseconds: 1, gradient, RunId: request.RunId);
 }

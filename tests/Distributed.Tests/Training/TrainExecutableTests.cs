@@ -98,6 +98,10 @@ public sealed class TrainExecutableTests
     [Theory]
     [InlineData("--depth 19", "depth 19 is not of the form 6n+2")]
     [InlineData("--batch-size 0", "--batch-size 0 must be at least 1")]
+    [InlineData("--workers 2 --fault worker-7:nan@3", "there is no worker 'worker-7' in this run")]
+    [InlineData("--cluster --fault nan@3", "--fault with --cluster: give each worker node its plan")]
+    [InlineData("--keep-checkpoints 0", "--keep-checkpoints 0 must be at least 1")]
+    [InlineData("--checkpoint-minutes -1", "--checkpoint-minutes -1 must be >= 0")]
     [InlineData("--dataset fashion-mnist --data /", "Fashion-MNIST file not found")]
     public async Task Train_refuses_bad_input_with_one_clear_line_and_a_failing_exit_code(string arguments, string expected)
     {

@@ -1,0 +1,17 @@
+namespace Distributed.Worker.Faults;
+
+/// <summary>What a rehearsed failure does to a worker (see <see cref="FaultPlanParser"/> for the syntax).</summary>
+public enum FaultKind
+{
+    /// <summary>The shard's gradient and loss come back as NaN, as after an overflow or a flipped bit.</summary>
+    Nan,
+
+    /// <summary>The worker dies: the in-process actor stops, a worker node's process ends at once.</summary>
+    Crash,
+
+    /// <summary>The worker stops answering anything but stays alive and reachable.</summary>
+    Hang,
+
+    /// <summary>Every shard takes this many times as long (the worker sleeps for the difference).</summary>
+    Slow,
+}
