@@ -17,6 +17,16 @@ using static TorchSharp.torch;
 using Distributed.Training.Workers;
 
 TorchRuntime.Initialize();
+if (args.Length > 0 && args[0] == "compute")
+{
+    ComputeVariants.Run(args.Length > 1 ? int.Parse(args[1]) : 3, batch: 64, warmup: 10, timed: 40, args.Skip(2).ToArray());
+    return;
+}
+if (args.Length > 1 && args[0] == "trained")
+{
+    TrainedWeightsProbe.Run(args[1], args.Length > 2 ? int.Parse(args[2]) : 3, batch: 64, steps: 30);
+    return;
+}
 var rounds = args.Length > 0 ? int.Parse(args[0]) : 2;
 const int Batch = 128, Warmup = 10, Timed = 40;
 var model = ModelSpec.ResNet20FashionMnist;

@@ -7,8 +7,16 @@ public enum Architecture { Residual, Plain }
 public enum NormKind { Batch, Group, None }
 
 /// <summary>
+/// What a worker's forward and backward pass computes in. The parameter server always keeps fp32 weights;
+/// with <see cref="BFloat16"/> the worker runs a bf16 copy of the convolutions and the classifier (normalization
+/// layers and the loss stay fp32) and hands back fp32 gradients.
+/// </summary>
+public enum Precision { Float32, BFloat16 }
+
+/// <summary>
 /// Everything needed to build the same network on every node. Depth is 6n+2 (20, 32, 44, 56, 110, ...);
-/// stage widths are 16, 32, 64 times <see cref="WidthMultiplier"/>.
+/// stage widths are 16, 32, 64 times <see cref="WidthMultiplier"/>. <see cref="Precision"/> and
+/// <see cref="ChannelsLast"/> change how workers compute, not the parameters: the flat state is the same.
 /// </summary>
 [MessagePackObject]
 public sealed record ModelSpec(
@@ -21,7 +29,9 @@ public sealed record ModelSpec(
     [property: Key(6)] int ImageWidth,
     [property: Key(7)] int ClassCount,
     [property: Key(8)] float ResidualScale = 1f,
-    [property: Key(9)] bool ZeroInitLastNorm = false)
+    [property: Key(9)] bool ZeroInitLastNorm = false,
+    [property: Key(10)] Precision Precision = Precision.Float32,
+    [property: Key(11)] bool ChannelsLast = false)
 {
     public static ModelSpec ResNet20FashionMnist { get; } =
         new(Architecture.Residual, 20, 1, NormKind.Batch, 1, 28, 28, 10);

@@ -20,6 +20,7 @@ public sealed class ShardTrainer : IDisposable
     private const int EvaluationBatch = 128;
 
     private readonly FlatReplica _replica;
+    private readonly ComputeNet _net;
     private readonly PreparedData _data;
     private readonly BatchAssembler _trainBatches;
     private readonly BatchAssembler _testBatches;
@@ -35,6 +36,7 @@ public sealed class ShardTrainer : IDisposable
             throw new ArgumentException($"model {spec.Name} expects {spec.InputChannels}x{spec.ImageHeight}x{spec.ImageWidth} inputs and {spec.ClassCount} classes, " +
                 $"but {sample.Name} has {sample.Channels}x{sample.Height}x{sample.Width} and {sample.ClassCount} classes");
         _replica = new FlatReplica(spec, configuration.Seed);
+        _net = new ComputeNet(_replica);
         _trainBatches = new BatchAssembler(_data.Train, _data.Normalization, _data.Augmentation, configuration.Seed);
         _testBatches = new BatchAssembler(_data.Test, _data.Normalization, Augmentation.None, configuration.Seed);
     }
@@ -63,7 +65,7 @@ public sealed class ShardTrainer : IDisposable
         var version = WeightsVersion;
         // Co-activation is a statistic over pairs of samples, so a one-sample shard is not probed.
         using var probe = request.ProbeHealth && request.Kind == WorkKind.Train && request.SampleIndices.Length >= 2
-            ? new ShardHealthProbe(_replica) : null;
+            ? new ShardHealthProbe(_net.Model) : null;
         var (lossSum, correct, buffer) = request.Kind == WorkKind.Train ? Train(request) : Evaluate(request);
         var health = FinishProbe(probe, request);
         var healthMilliseconds = probe?.Milliseconds ?? 0;
@@ -92,10 +94,11 @@ public sealed class ShardTrainer : IDisposable
         using var scope = NewDisposeScope();
         var (images, labels) = Assemble(_trainBatches, request.SampleIndices, request.Epoch);
         _replica.ZeroGradients();
-        _replica.Model.train();
-        var logits = _replica.Model.forward(images);
+        _net.Model.train();
+        var logits = _net.Forward(images);
         var loss = nn.functional.cross_entropy(logits, labels);
         loss.backward();
+        _net.CollectGradients();
         var correct = (int)logits.argmax(1).eq(labels).sum().item<long>();
         var lossSum = loss.item<float>() * (double)count;
 
@@ -153,5 +156,9 @@ public sealed class ShardTrainer : IDisposable
         }
     }
 
-    public void Dispose() => _replica.Dispose();
+    public void Dispose()
+    {
+        _net.Dispose();
+        _replica.Dispose();
+    }
 }

@@ -36,6 +36,10 @@ public static class TrainCommand
     { Description = "β in h = x + β·F(x) for residual blocks.", DefaultValueFactory = _ => 1f };
     private static readonly Option<bool> ZeroInitOption = new("--zero-init-last-norm")
     { Description = "Start each residual block as the identity by zeroing its last normalization scale." };
+    private static readonly Option<string> PrecisionOption = new("--precision")
+    { Description = "Worker compute: fp32, or bf16 (convolutions and classifier in bfloat16; normalization, loss and the parameter server's weights stay fp32).", DefaultValueFactory = _ => "fp32" };
+    private static readonly Option<bool> ChannelsLastOption = new("--channels-last")
+    { Description = "Workers run convolutions with channels-last (NHWC) strides." };
     private static readonly Option<int> WorkersOption = new("--workers")
     { Description = "In-process workers (default: one per core, each with one thread).", DefaultValueFactory = _ => Environment.ProcessorCount };
     private static readonly Option<int> ThreadsOption = new("--threads-per-worker")
@@ -142,7 +146,7 @@ public static class TrainCommand
 
     private static IEnumerable<Option> AllOptions() =>
     [
-        ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, WorkersOption, ThreadsOption,
+        ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, PrecisionOption, ChannelsLastOption, WorkersOption, ThreadsOption,
         EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
         DatasetOption, DataOption, AugmentOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption,
         JoinTimeoutOption, MaxShardAttemptsOption, OutputOption,
@@ -181,6 +185,12 @@ public static class TrainCommand
             "group" => NormKind.Group,
             "none" => NormKind.None,
             var other => throw new ArgumentException($"--norm '{other}' is not one of: batch, group, none"),
+        };
+        var precision = Get<string>(PrecisionOption).ToLowerInvariant() switch
+        {
+            "fp32" => Precision.Float32,
+            "bf16" => Precision.BFloat16,
+            var other => throw new ArgumentException($"--precision '{other}' is not one of: fp32, bf16"),
         };
         var schedule = Get<string>(ScheduleOption).ToLowerInvariant() switch
         {
@@ -227,7 +237,7 @@ public static class TrainCommand
         if (dataset == DatasetCatalog.Cifar10Name && dataPath is null) throw new ArgumentException("--dataset cifar10 needs --data DIR (the folder with data_batch_*.bin)");
 
         var model = new ModelSpec(architecture, Get<int>(DepthOption), Get<int>(WidthOption), norm, channels, height, width, 10,
-            Get<float>(ResidualScaleOption), Get<bool>(ZeroInitOption));
+            Get<float>(ResidualScaleOption), Get<bool>(ZeroInitOption), precision, Get<bool>(ChannelsLastOption));
         if (model.Validate() is { } problem) throw new ArgumentException($"--depth/--width/--residual-scale: {problem}");
         var augment = AugmentationPolicy.Resolve(Get<string>(AugmentOption), Get<bool>(NoAugmentOption), epochs);
         var data = new DataSpec(dataset, dataPath, augment ? 2 : 0, augment, trainLimit, testLimit);

@@ -51,6 +51,23 @@ public static partial class TorchRuntime
         torch.set_num_threads(threads);
     }
 
+    /// <summary>
+    /// Sets flush-to-zero and denormals-are-zero on the calling thread through libtorch's own
+    /// torch.set_flush_denormal (at::Context::setFlushDenormal, which TorchSharp 0.107 does not bind); the setting is
+    /// per thread (MXCSR), so each compute thread calls it. Returns false when libtorch lacks the entry points.
+    /// </summary>
+    public static unsafe bool FlushDenormalsOnThisThread()
+    {
+        Initialize();
+        using (torch.zeros(1)) { } // loads libtorch
+        if (!NativeLibrary.TryLoad("libtorch_cpu.so", typeof(torch).Assembly, null, out var library)
+            || !NativeLibrary.TryGetExport(library, "_ZN2at13globalContextEv", out var globalContext)
+            || !NativeLibrary.TryGetExport(library, "_ZN2at7Context16setFlushDenormalEb", out var setFlushDenormal))
+            return false;
+        var context = ((delegate* unmanaged<nint>)globalContext)();
+        return ((delegate* unmanaged<nint, byte, byte>)setFlushDenormal)(context, 1) != 0;
+    }
+
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int parameter, int value);
 }

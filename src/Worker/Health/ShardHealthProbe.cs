@@ -18,7 +18,8 @@ public sealed class ShardHealthProbe : IDisposable
     private readonly LiveActivationCapture _capture;
     private readonly Stopwatch _shattering = new();
 
-    public ShardHealthProbe(FlatReplica replica) => _capture = LiveActivationCapture.Attach(replica.Model);
+    /// <param name="net">The network the step's forward pass runs through (a bf16 or channels-last copy, or the replica's own).</param>
+    public ShardHealthProbe(CifarResNet net) => _capture = LiveActivationCapture.Attach(net);
 
     /// <summary>Time this probe added to the shard (capture inside the forward pass plus the shattering pass).</summary>
     public double Milliseconds => (_capture.Elapsed + _shattering.Elapsed).TotalMilliseconds;
