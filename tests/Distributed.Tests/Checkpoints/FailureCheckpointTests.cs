@@ -33,7 +33,7 @@ public sealed class FailureCheckpointTests : IDisposable
             new TrainingRun.RunOptions(Model: model)).WaitAsync(TimeSpan.FromMinutes(3));
 
         Assert.False(outcome.Succeeded);
-        Assert.Contains("failed on every attempt", outcome.Failed!.Reason);
+        Assert.Contains("without a result (--max-shard-attempts", outcome.Failed!.Reason);
         var last = outcome.Parameters ?? throw new Xunit.Sdk.XunitException("a failed run returned no state");
         Assert.Equal(3, last.StepsApplied);
         var writer = new CheckpointWriter(job, _directory, model.ParameterCount, CheckpointSchedule.Default);
@@ -79,7 +79,7 @@ public sealed class FailureCheckpointTests : IDisposable
             {
                 if (request.Kind == WorkKind.Train && _trained++ < 3)
                     Sender.Tell(new WorkCompleted(request.Round, request.Kind, request.Shard, request.WeightsVersion, request.SampleIndices.Length,
-                        2.3 * request.SampleIndices.Length, 0, 1, new float[stateLength]));
+                        2.3 * request.SampleIndices.Length, 0, 1, new float[stateLength], RunId: request.RunId));
                 else
                     Sender.Tell(new WorkFailed(request.Round, request.Shard, "rehearsed failure"));
             });
