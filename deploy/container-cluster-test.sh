@@ -213,9 +213,10 @@ scrape() {
     'exec 3<>/dev/tcp/coordinator/5080 && printf "GET /metrics HTTP/1.0\r\nHost: coordinator\r\n\r\n" >&3 && cat <&3'
 }
 
-# Phase 1: 3 workers, one intruder, a kill and a scale-in; every one of 300 steps applied once.
-total=300
-export MIN_WORKERS=3 DEPTH=8 EPOCHS=2 BATCH_SIZE=64 CHECKPOINT_EVERY=100 RUN_NAME=cluster WORKER_THREADS=1
+# Phase 1: 3 workers, one intruder, a kill and a scale-in; every one of 600 steps applied once. Long enough that a worker scaled in after the kill
+# (container start, JIT, data load: 10-60 s) joins well before the end, however fast the steps run.
+total=600
+export MIN_WORKERS=3 DEPTH=8 EPOCHS=3 BATCH_SIZE=64 CHECKPOINT_EVERY=100 RUN_NAME=cluster WORKER_THREADS=1
 export TRAIN_ARGS="--max-steps $total --train-limit 12800 --test-limit 1000 --warmup-epochs 0 --lr 0.05 --health-every 0 --shard-timeout 60"
 run=$RUNS_DIR/$RUN_NAME
 phase_started=$(date +%s)
@@ -281,7 +282,7 @@ docker rm -f "$rogue" >/dev/null
 
 # Phase 2: `docker-compose stop` mid-run writes the checkpoint; up again with --resume finishes the run.
 compose down --timeout 5 >/dev/null 2>&1
-total=160
+total=400  # room for the stop to land mid-run however fast the steps are
 export MIN_WORKERS=2 RUN_NAME=resume CHECKPOINT_EVERY=1000
 base_args="--max-steps $total --train-limit 12800 --test-limit 1000 --warmup-epochs 0 --lr 0.05 --health-every 0 --shard-timeout 60"
 export TRAIN_ARGS=$base_args
