@@ -15,8 +15,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IDisposable
     private const int Samples = 2048;
     private const int Batch = 32;
     private const int TotalSteps = 2 * Samples / Batch; // two whole epochs, so both ledgers close
-    private readonly string _directory = Directory.CreateTempSubdirectory("distributed-chaos-").FullName;
-    private readonly List<NodeProcess> _processes = new();
+    private readonly ProcessGroup _group = new("distributed-chaos-", output);
 
     [Theory]
     [InlineData(11)]
@@ -75,7 +74,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IDisposable
     private (NodeProcess Coordinator, string Run, string Seeds) StartCoordinator(string name, bool resume, int? port = null)
     {
         var chosen = port ?? NodeProcess.FreePort();
-        var run = Path.Combine(_directory, name);
+        var run = Path.Combine(_group.Directory, name);
         string[] options =
         [
             "train", "--cluster", "--min-workers", "2", "--port", chosen.ToString(), "--depth", "8", "--dataset", "synthetic",
@@ -84,32 +83,14 @@ public sealed class ChaosTests(ITestOutputHelper output) : IDisposable
             "--output", run,
         ];
         var process = Start(NodeProcess.Start(resume ? $"{name}-resumed" : name, BuildOutput.Coordinator,
-            resume ? [.. options, "--resume", run] : options, _directory));
+            resume ? [.. options, "--resume", run] : options, _group.Directory));
         return (process, run, $"127.0.0.1:{chosen}");
     }
 
     private NodeProcess StartWorker(string name, string seeds) =>
-        Start(NodeProcess.Start(name, BuildOutput.Worker, ["--seed-nodes", seeds, "--threads", "1"], _directory));
+        Start(NodeProcess.Start(name, BuildOutput.Worker, ["--seed-nodes", seeds, "--threads", "1"], _group.Directory));
 
-    private NodeProcess Start(NodeProcess process)
-    {
-        _processes.Add(process);
-        return process;
-    }
+    private NodeProcess Start(NodeProcess process) => _group.Add(process);
 
-    public void Dispose()
-    {
-        foreach (var process in _processes)
-        {
-            if (!process.HasExited) output.WriteLine($"--- {process.Name} (killed at cleanup)\n{process.Tail(30)}");
-            process.Dispose();
-        }
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _group.Dispose();
 }

@@ -12,21 +12,20 @@ namespace Distributed.Tests.Cluster;
 public sealed partial class ClusterEndToEndTests(ITestOutputHelper output) : IDisposable
 {
     private const int TotalSteps = 400;
-    private readonly string _directory = Directory.CreateTempSubdirectory("distributed-e2e-").FullName;
-    private readonly List<NodeProcess> _processes = new();
+    private readonly ProcessGroup _group = new("distributed-e2e-", output);
 
     [Fact]
     public async Task Training_survives_a_SIGKILLed_worker_and_a_worker_that_joins_mid_run()
     {
         var port = NodeProcess.FreePort();
-        var runDirectory = Path.Combine(_directory, "run");
+        var runDirectory = Path.Combine(_group.Directory, "run");
         var coordinator = Start(NodeProcess.Start("coordinator", BuildOutput.Coordinator,
         [
             "train", "--cluster", "--min-workers", "2", "--port", port.ToString(),
             "--depth", "8", "--dataset", "synthetic", "--train-limit", "4096", "--test-limit", "512",
             "--batch-size", "32", "--epochs", "4", "--max-steps", TotalSteps.ToString(), "--warmup-epochs", "0", "--lr", "0.05",
             "--shard-timeout", "60", "--checkpoint-every", "100", "--output", runDirectory,
-        ], _directory));
+        ], _group.Directory));
         var seeds = $"127.0.0.1:{port}";
         var first = Start(StartWorker("worker-a", seeds));
         var second = Start(StartWorker("worker-b", seeds));
@@ -80,13 +79,13 @@ public sealed partial class ClusterEndToEndTests(ITestOutputHelper output) : IDi
     public async Task A_156_MB_model_trains_across_processes_without_oversized_frames_or_unreachable_nodes()
     {
         var port = NodeProcess.FreePort();
-        var runDirectory = Path.Combine(_directory, "wide");
+        var runDirectory = Path.Combine(_group.Directory, "wide");
         var coordinator = Start(NodeProcess.Start("coordinator", BuildOutput.Coordinator,
         [
             "train", "--cluster", "--min-workers", "2", "--port", port.ToString(), "--depth", "8", "--width", "23",
             "--dataset", "synthetic", "--train-limit", "4", "--test-limit", "2", "--batch-size", "2", "--epochs", "1", "--no-augment",
             "--shard-timeout", "600", "--output", runDirectory,
-        ], _directory));
+        ], _group.Directory));
         var seeds = $"127.0.0.1:{port}";
         var workers = new[] { Start(StartWorker("wide-a", seeds)), Start(StartWorker("wide-b", seeds)) };
 
@@ -110,13 +109,9 @@ public sealed partial class ClusterEndToEndTests(ITestOutputHelper output) : IDi
     }
 
     private NodeProcess StartWorker(string name, string seeds) =>
-        NodeProcess.Start(name, BuildOutput.Worker, ["--seed-nodes", seeds, "--threads", "1"], _directory);
+        NodeProcess.Start(name, BuildOutput.Worker, ["--seed-nodes", seeds, "--threads", "1"], _group.Directory);
 
-    private NodeProcess Start(NodeProcess process)
-    {
-        _processes.Add(process);
-        return process;
-    }
+    private NodeProcess Start(NodeProcess process) => _group.Add(process);
 
     /// <summary>"worker: node akka.tcp://distributed@127.0.0.1:40317 (...)" → "127.0.0.1:40317".</summary>
     private static string Address(string line) => NodeAddress().Match(line).Groups[1].Value;
@@ -130,21 +125,7 @@ public sealed partial class ClusterEndToEndTests(ITestOutputHelper output) : IDi
     [GeneratedRegex(@"@([0-9.]+:\d+)")]
     private static partial Regex NodeAddress();
 
-    public void Dispose()
-    {
-        foreach (var process in _processes)
-        {
-            if (!process.HasExited) output.WriteLine($"--- {process.Name} (killed at cleanup)\n{process.Tail(30)}");
-            process.Dispose();
-        }
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _group.Dispose();
 }
 
 /// <summary>Tests that start cluster processes run one at a time: the machine has two cores.</summary>
