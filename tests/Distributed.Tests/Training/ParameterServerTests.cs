@@ -58,6 +58,27 @@ public sealed class ParameterServerTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task A_finite_gradient_that_would_overflow_the_weights_is_refused_and_state_and_momentum_stay_as_they_were()
+    {
+        var server = Sys.ActorOf(ParameterServerActor.Props(new ParameterServerSetup(
+            [1f, 2f], ParameterCount: 2, DecayMask: new float[2], new SgdSettings(0.9, false, 0))));
+        server.Tell(new ApplyStep(0, 0.1, [new ShardContribution(0, 1, [1f, 1f])]));
+        var good = await ExpectMsgAsync<StepApplied>();
+        var before = await server.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(5));
+
+        // Every value is finite, but w − η·v overflows float for the first weight: the model itself diverged.
+        server.Tell(new ApplyStep(1, 1e30, [new ShardContribution(0, 1, [1e10f, 1f])]));
+
+        var refused = await ExpectMsgAsync<StepRefused>();
+        Assert.Equal(1, refused.Step);
+        Assert.Contains("non-finite", refused.Reason);
+        var after = await server.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(5));
+        Assert.Equal(good.State, after.State);
+        Assert.Equal(before.Momentum, after.Momentum);
+        Assert.Equal(good.WeightsVersion, after.WeightsVersion);
+    }
+
+    [Fact]
     public void Learning_rate_warms_up_linearly_then_decays_to_zero()
     {
         var schedule = new LearningRateSchedule(0.2, ScheduleKind.Linear, WarmupEpochs: 1);

@@ -18,12 +18,17 @@ public sealed class RunGuardianTests : Akka.TestKit.Xunit2.TestKit
             [1f, 2f, 3f], ParameterCount: 3, DecayMask: new float[3], new SgdSettings(0, false, 0))), "ps", "parameter server",
             Directive.Resume, observer.Ref);
 
-        server.Tell(new ApplyStep(0, 0.1, [new ShardContribution(0, 4, new float[5])]));
+        // One good step first, so that a restarted server (which would start again from its initial weights) shows.
+        var applied = await server.Ask<StepApplied>(new ApplyStep(0, 0.1, [new ShardContribution(0, 4, [1f, 1f, 1f])]), TimeSpan.FromSeconds(5));
+        Assert.NotEqual([1f, 2f, 3f], applied.State);
+
+        server.Tell(new ApplyStep(1, 0.1, [new ShardContribution(0, 4, new float[5])]));
 
         var failed = await observer.ExpectMsgAsync<TrainingFailed>();
-        Assert.StartsWith("the parameter server failed: InvalidOperationException: step 0 shard 0: buffer has 5 values", failed.Reason);
+        Assert.StartsWith("the parameter server failed: InvalidOperationException: step 1 shard 0: buffer has 5 values", failed.Reason);
         var parameters = await server.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(5));
-        Assert.Equal([1f, 2f, 3f], parameters.State);
+        Assert.Equal(applied.State, parameters.State);
+        Assert.Equal(1, parameters.WeightsVersion);
     }
 
     [Fact]
