@@ -66,6 +66,8 @@ public sealed class StepVote
     /// <summary>The committed flat state: every server's tentative range in place.</summary>
     public float[] AssembleState(int stateLength)
     {
+        // One server's tentative range is the whole state, and it never writes that array again: no copy.
+        if (_answers.Length == 1) return Answers()[0].State!;
         var state = GC.AllocateUninitializedArray<float>(stateLength);
         foreach (var answer in Answers()) answer.State!.CopyTo(state.AsSpan(_ranges[answer.Server].Start));
         return state;
