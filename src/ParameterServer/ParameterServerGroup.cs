@@ -53,6 +53,9 @@ public sealed class ParameterServerGroup : ReceiveActor, IWithStash
         Receive<ApplyStep>(HandleApplyStep);
         Receive<GetParameters>(_ => CollectParameters());
         ReceiveFailures();
+        // Answers to a step or a collection abandoned when a server failed: nothing waits for them any more.
+        Receive<StepPrepared>(_ => { });
+        Receive<CurrentRange>(_ => { });
     }
 
     private void Preparing()
