@@ -29,15 +29,24 @@ public static class FiniteValues
     /// <summary>Where the first non-finite value sits: in the gradient or the running statistics, and how many there are.</summary>
     public static string Describe(ReadOnlySpan<float> buffer, int parameterCount)
     {
+        var (count, first) = Count(buffer);
+        return count == 0 ? "finite" : Describe(count, first, buffer[first], parameterCount);
+    }
+
+    /// <summary>How many values are not finite, and the index of the first (-1 when all are finite).</summary>
+    public static (int Count, int First) Count(ReadOnlySpan<float> values)
+    {
         int first = -1, count = 0;
-        for (var i = 0; i < buffer.Length; i++)
+        for (var i = 0; i < values.Length; i++)
         {
-            if (float.IsFinite(buffer[i])) continue;
+            if (float.IsFinite(values[i])) continue;
             if (first < 0) first = i;
             count++;
         }
-        return first < 0
-            ? "finite"
-            : $"{count} non-finite values, the first ({buffer[first]}) at {(first < parameterCount ? "gradient" : "running statistic")} index {first}";
+        return (count, first);
     }
+
+    /// <summary>The text of <see cref="Describe(ReadOnlySpan{float}, int)"/> from counts found piecewise (by K range servers).</summary>
+    public static string Describe(int count, int firstIndex, float firstValue, int parameterCount) =>
+        $"{count} non-finite values, the first ({firstValue}) at {(firstIndex < parameterCount ? "gradient" : "running statistic")} index {firstIndex}";
 }

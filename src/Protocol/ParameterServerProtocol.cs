@@ -66,3 +66,83 @@ public sealed record ContributionsRefused(
 public sealed record StepRefused(
     [property: Key(0)] long Step,
     [property: Key(1)] string Reason) : IProtocolMessage;
+
+// The parameter-server group and its range servers (--ps-shards K). The group (ParameterServerGroup) keeps the
+// interface above towards the coordinator; behind it, K range servers each own a contiguous range [start, end) of the
+// flat state and apply one step in two phases, so a step is applied by all of them or by none:
+//   group → every server  PrepareStep   each averages its range of every shard and computes its tentative update
+//   server → group        StepPrepared  Ready (with its tentative range and its gradient's sum of squares),
+//                                       NonFinite (the shards whose range holds NaN/∞) or Diverged
+//   group → every server  CommitStep    when all K are Ready: the tentative range becomes the state
+//                         AbortStep     otherwise: the momentum goes back to what it was before the step
+//   group → every server  GetRange      → CurrentRange (the range's state and momentum), to assemble one flat state.
+// A server handles its messages in order, so a GetRange sent after CommitStep/AbortStep sees a whole number of steps.
+
+/// <summary>
+/// Phase one of a step for one range server: <see cref="Shards"/> hold whole [gradient | running statistics]
+/// buffers (in one process the K servers share them, each reading only its range). The buffers stay the group's: a
+/// server reads them and never returns them to the pool.
+/// </summary>
+[MessagePackObject]
+public sealed record PrepareStep(
+    [property: Key(0)] long Step,
+    [property: Key(1)] double LearningRate,
+    [property: Key(2)] ShardContribution[] Shards,
+    [property: Key(3)] bool IncludeGradient = false) : IProtocolMessage;
+
+/// <summary>How a range server's phase one ended.</summary>
+public enum PrepareOutcome
+{
+    /// <summary>The averaged range is finite and so is the tentative update: ready to commit.</summary>
+    Ready,
+    /// <summary>The averaged range holds NaN or infinity: the contributions are refused.</summary>
+    NonFinite,
+    /// <summary>The averaged gradient is finite but the update makes weights non-finite: the model diverged.</summary>
+    Diverged,
+}
+
+/// <summary>The non-finite values one shard's buffer holds inside one server's range; indices are of the flat state.</summary>
+[MessagePackObject]
+public sealed record NonFiniteFinding(
+    [property: Key(0)] int Shard,
+    [property: Key(1)] int Count,
+    [property: Key(2)] int FirstIndex,
+    [property: Key(3)] float FirstValue);
+
+/// <summary>
+/// A range server's answer to <see cref="PrepareStep"/>. <see cref="SumOfSquares"/> is of its range's averaged
+/// gradient (the group's gradient norm is the square root of the K sums); <see cref="State"/> is the tentative new
+/// state of the range when <see cref="Outcome"/> is Ready, and <see cref="Gradient"/> its averaged gradient when asked.
+/// </summary>
+[MessagePackObject]
+public sealed record StepPrepared(
+    [property: Key(0)] long Step,
+    [property: Key(1)] int Server,
+    [property: Key(2)] PrepareOutcome Outcome,
+    [property: Key(3)] double SumOfSquares,
+    [property: Key(4)] float[]? State,
+    [property: Key(5)] float[]? Gradient,
+    [property: Key(6)] NonFiniteFinding[] Findings,
+    [property: Key(7)] double AggregationMilliseconds = 0,
+    [property: Key(8)] double OptimizerMilliseconds = 0) : IProtocolMessage;
+
+/// <summary>Phase two when every server was Ready: the tentative range becomes the server's state.</summary>
+[MessagePackObject]
+public sealed record CommitStep([property: Key(0)] long Step) : IProtocolMessage;
+
+/// <summary>Phase two when any server was not Ready: the tentative range is dropped and the momentum restored.</summary>
+[MessagePackObject]
+public sealed record AbortStep([property: Key(0)] long Step) : IProtocolMessage;
+
+[MessagePackObject]
+public sealed record GetRange : IProtocolMessage
+{
+    public static GetRange Instance { get; } = new();
+}
+
+/// <summary>One range server's state and momentum (the momentum covers only the range's trainable part).</summary>
+[MessagePackObject]
+public sealed record CurrentRange(
+    [property: Key(0)] int Server,
+    [property: Key(1)] float[] State,
+    [property: Key(2)] float[] Momentum) : IProtocolMessage;

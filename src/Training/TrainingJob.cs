@@ -4,7 +4,11 @@ using Distributed.ParameterServer;
 
 namespace Distributed.Training;
 
-/// <summary>A whole training run as the user asked for it: model, data, plan, optimizer, and where outputs go.</summary>
+/// <summary>
+/// A whole training run as the user asked for it: model, data, plan, optimizer, and where outputs go.
+/// <see cref="ParameterServers"/> (<c>--ps-shards</c>) splits the parameter server by state range; it does not change
+/// the result, so a checkpoint does not record it and a run may resume with another number.
+/// </summary>
 public sealed record TrainingJob(
     ModelSpec Model,
     DataSpec Data,
@@ -12,4 +16,7 @@ public sealed record TrainingJob(
     SgdSettings Sgd,
     int Workers,
     int ThreadsPerWorker,
-    string? OutputDirectory);
+    string? OutputDirectory)
+{
+    public int ParameterServers { get; init; } = 1;
+}

@@ -22,9 +22,9 @@ public static class TrainingRun
         var runId = Guid.NewGuid().ToString("N")[..8];
         var outcome = new TaskCompletionSource<TrainingOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         var observerActor = system.ActorOf(TrainingObserverActor.Props(observer, outcome), $"observer-{runId}");
-        var (serverGuardian, parameterServer) = await StartGuardedAsync(system, ParameterServerActor.Props(resume is null
-            ? new ParameterServerSetup((float[])model.InitialState.Clone(), model.ParameterCount, model.DecayMask, job.Sgd)
-            : new ParameterServerSetup(resume.State, model.ParameterCount, model.DecayMask, job.Sgd, resume.Momentum, resume.WeightsVersion)),
+        var (serverGuardian, parameterServer) = await StartGuardedAsync(system, ParameterServerGroup.Props(resume is null
+            ? new ParameterServerSetup((float[])model.InitialState.Clone(), model.ParameterCount, model.DecayMask, job.Sgd, Servers: job.ParameterServers)
+            : new ParameterServerSetup(resume.State, model.ParameterCount, model.DecayMask, job.Sgd, resume.Momentum, resume.WeightsVersion, job.ParameterServers), options?.RangeServers),
             $"parameter-server-{runId}", "parameter server", Directive.Resume, observerActor);
         var published = await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30), cancellationToken);
         var configuration = new ConfigureWorker(job.Model, job.Data, job.Plan.Seed);
@@ -119,6 +119,10 @@ public static class TrainingRun
     /// <summary>The actors of a started run, for hosts that take checkpoints or watch the run.</summary>
     public sealed record RunActors(IActorRef Coordinator, IActorRef ParameterServer);
 
-    /// <summary>Optional parts of a run: the model already built, a resume point, and a callback once its actors exist.</summary>
-    public sealed record RunOptions(ResumePoint? Resume = null, Action<RunActors>? Started = null, RunModel? Model = null);
+    /// <summary>
+    /// Optional parts of a run: the model already built, a resume point, a callback once its actors exist, and how the
+    /// parameter server's range servers are made (default <see cref="RangeServerActor.Props"/>; tests rehearse a failing one).
+    /// </summary>
+    public sealed record RunOptions(ResumePoint? Resume = null, Action<RunActors>? Started = null, RunModel? Model = null,
+        Func<RangeServerSetup, Props>? RangeServers = null);
 }

@@ -74,6 +74,12 @@ public static partial class TrainCommand
         Description = "Times one shard may be given to workers (after deaths, failures, missed deadlines, non-finite results) before the run fails.",
         DefaultValueFactory = _ => TrainingPlan.DefaultMaxShardAttempts,
     };
+    private static readonly Option<int> PsShardsOption = new("--ps-shards")
+    {
+        Description = "Parameter servers, each owning one contiguous range of the weights (balanced in bytes) and averaging and updating only it; " +
+            "the weights are bit-identical for every number, and a run may resume with another.",
+        DefaultValueFactory = _ => 1,
+    };
     private static readonly Option<string> OutputOption = new("--output")
     { Description = "Directory for metrics.jsonl and checkpoint.bin (default: runs/<model>-<timestamp>; with --resume, its directory)." };
     private static readonly Option<long> CheckpointEveryOption = new("--checkpoint-every")
@@ -115,7 +121,7 @@ public static partial class TrainCommand
         ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, PrecisionOption, ChannelsLastOption, WorkersOption, ThreadsOption,
         EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
         DatasetOption, DataOption, AugmentOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption,
-        JoinTimeoutOption, MaxShardAttemptsOption, OutputOption,
+        JoinTimeoutOption, MaxShardAttemptsOption, PsShardsOption, OutputOption,
     ];
 
     private static IEnumerable<Option> RunOptions() =>

@@ -54,6 +54,9 @@ public static partial class TrainCommand
         _ => throw new InvalidOperationException(option.Name),
     };
 
+    /// <summary>The largest K; every model here has far more than 64 blocks of 16 values to split.</summary>
+    private const int MaxParameterServers = 64;
+
     /// <summary>Turns option values into a job, rejecting bad values with a message that names the option and the value.</summary>
     public static TrainingJob Bind(Func<Option, object?> value)
     {
@@ -117,6 +120,8 @@ public static partial class TrainCommand
         if (!(joinTimeout > 0) || !double.IsFinite(joinTimeout)) throw new ArgumentException($"--join-timeout {joinTimeout} must be a positive number of seconds");
         var maxAttempts = Get<int>(MaxShardAttemptsOption);
         if (maxAttempts < 1) throw new ArgumentException($"--max-shard-attempts {maxAttempts} must be at least 1");
+        var servers = Get<int>(PsShardsOption);
+        if (servers < 1 || servers > MaxParameterServers) throw new ArgumentException($"--ps-shards {servers} must be between 1 and {MaxParameterServers}");
         var dataPath = (string?)value(DataOption);
         if (dataPath is not null && !Directory.Exists(dataPath)) throw new ArgumentException($"--data '{dataPath}' is not a directory");
         if (dataset == DatasetCatalog.Cifar10Name && dataPath is null) throw new ArgumentException("--dataset cifar10 needs --data DIR (the folder with data_batch_*.bin)");
@@ -135,7 +140,7 @@ public static partial class TrainCommand
             MaxShardAttempts = maxAttempts,
         };
         var output = (string?)value(OutputOption) ?? Path.Combine("runs", $"{model.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
-        return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output);
+        return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output) { ParameterServers = servers };
     }
 
     private static async Task<int> RunAsync(ParseResult parse, CancellationToken invocationCancelled)
@@ -175,7 +180,8 @@ public static partial class TrainCommand
         }, cancellationToken: cancellationToken, model: model);
         if (observability.Dashboard is { } dashboard)
             Console.WriteLine($"Dashboard: {dashboard.Url} (metrics: {dashboard.Url}metrics)" + (observability.DashboardNote is { } note ? $"; {note}" : ""));
-        Console.WriteLine($"Model: {model.ParameterCount:N0} trainable parameters");
+        Console.WriteLine($"Model: {model.ParameterCount:N0} trainable parameters" +
+            (job.ParameterServers > 1 ? $", {job.ParameterServers} parameter servers of ~{model.InitialState.Length / job.ParameterServers:N0} values each" : ""));
         if (node.Description is { } clusterNode) Console.WriteLine(clusterNode);
         var dataJob = job;
         var checkpoints = new CheckpointWriter(job, output, model.ParameterCount, setup.Checkpoints, setup.KeepCheckpoints, Console.Out,

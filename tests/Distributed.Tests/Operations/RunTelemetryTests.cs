@@ -80,7 +80,7 @@ public sealed class RunTelemetryTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task The_parameter_server_returns_the_averaged_gradient_and_its_timings_only_when_asked()
     {
-        var server = Sys.ActorOf(ParameterServerActor.Props(new ParameterServerSetup(
+        var server = Sys.ActorOf(ParameterServerGroup.Props(new ParameterServerSetup(
             [10f, 20f, 0f], ParameterCount: 2, DecayMask: [0f, 0f], new SgdSettings(0, false, 0))));
         ShardContribution[] shards = [new(0, 3, [1f, 2f, 5f]), new(1, 1, [5f, 6f, 9f])];
 

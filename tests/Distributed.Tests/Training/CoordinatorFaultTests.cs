@@ -141,7 +141,7 @@ public sealed partial class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
     private async Task<(IActorRef Coordinator, TestProbe[] Workers, IActorRef Server)> StartRunWithServerAsync(int workerCount, TimeSpan shardTimeout,
         int trainSamples = TrainSamples, int batch = TrainSamples, Func<TrainingPlan, TrainingPlan>? adjust = null, int? registered = null)
     {
-        var server = Sys.ActorOf(ParameterServerActor.Props(new ParameterServerSetup(
+        var server = Sys.ActorOf(ParameterServerGroup.Props(new ParameterServerSetup(
             (float[])InitialState.Clone(), ParameterCount: 4, DecayMask: new float[4], new SgdSettings(0, false, 0))));
         var plan = new TrainingPlan(Epochs: 1, GlobalBatch: batch, Seed: 3, new LearningRateSchedule(1.0, ScheduleKind.Constant, 0),
             MinimumWorkers: workerCount, ShardTimeout: shardTimeout);

@@ -15,7 +15,7 @@ public sealed class ParameterServerTests : Akka.TestKit.Xunit2.TestKit
     public async Task Parameter_server_weights_shard_gradients_by_shard_size_and_averages_running_statistics()
     {
         // Two trainable values and one running statistic; plain SGD with learning rate 1.
-        var server = Sys.ActorOf(ParameterServerActor.Props(new ParameterServerSetup(
+        var server = Sys.ActorOf(ParameterServerGroup.Props(new ParameterServerSetup(
             [10f, 20f, 0f], ParameterCount: 2, DecayMask: [0f, 0f], new SgdSettings(0, false, 0))));
 
         server.Tell(new ApplyStep(0, 1.0, [
@@ -33,7 +33,7 @@ public sealed class ParameterServerTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Parameter_server_applies_nesterov_momentum_and_decays_only_masked_weights()
     {
-        var server = Sys.ActorOf(ParameterServerActor.Props(new ParameterServerSetup(
+        var server = Sys.ActorOf(ParameterServerGroup.Props(new ParameterServerSetup(
             [1f, 1f], ParameterCount: 2, DecayMask: [1f, 0f], new SgdSettings(0.9, true, 0.1))));
 
         server.Tell(new ApplyStep(0, 0.5, [new ShardContribution(0, 1, [1f, 1f])]));

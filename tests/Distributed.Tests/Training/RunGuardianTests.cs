@@ -14,7 +14,7 @@ public sealed class RunGuardianTests : Akka.TestKit.Xunit2.TestKit
     public async Task An_exception_in_the_parameter_server_fails_the_run_and_keeps_its_state_for_the_checkpoint()
     {
         var observer = CreateTestProbe();
-        var (_, server) = await TrainingRun.StartGuardedAsync(Sys, ParameterServerActor.Props(new ParameterServerSetup(
+        var (_, server) = await TrainingRun.StartGuardedAsync(Sys, ParameterServerGroup.Props(new ParameterServerSetup(
             [1f, 2f, 3f], ParameterCount: 3, DecayMask: new float[3], new SgdSettings(0, false, 0))), "ps", "parameter server",
             Directive.Resume, observer.Ref);
 

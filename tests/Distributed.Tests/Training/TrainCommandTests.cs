@@ -18,6 +18,13 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
+    public void One_parameter_server_unless_ps_shards_asks_for_more()
+    {
+        Assert.Equal(1, TrainCommand.Parse().ParameterServers);
+        Assert.Equal(4, TrainCommand.Parse("--ps-shards", "4").ParameterServers);
+    }
+
+    [Fact]
     public void The_learning_rate_scales_linearly_with_the_global_batch()
     {
         Assert.Equal(0.4, TrainCommand.Parse("--batch-size", "512").Plan.Schedule.PeakLearningRate, 9);
@@ -49,6 +56,8 @@ public sealed class TrainCommandTests
     [InlineData("--data /nonexistent/dir", "/nonexistent/dir")]
     [InlineData("--dataset cifar10", "--data DIR")]
     [InlineData("--depth twenty", "twenty")]
+    [InlineData("--ps-shards 0", "--ps-shards 0 must be between 1 and 64")]
+    [InlineData("--ps-shards 65", "--ps-shards 65 must be between 1 and 64")]
     public void A_bad_value_is_refused_with_a_message_naming_the_option_and_value(string arguments, string expected)
     {
         var error = Assert.Throws<ArgumentException>(() => TrainCommand.Parse(arguments.Split(' ')));
