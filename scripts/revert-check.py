@@ -16,8 +16,8 @@ import sys
 
 # name: (file, the fix as it is in the code, what replaces it)
 MUTATIONS = {
- 'ps-finite': ('src/ParameterServer/ParameterServerActor.cs', 'if (!FiniteValues.All(_gradient) || !FiniteValues.All(next.AsSpan(_parameterCount)))', 'if (false)'),
- 'ps-diverge': ('src/ParameterServer/ParameterServerActor.cs', 'if (!FiniteValues.All(next.AsSpan(0, _parameterCount)))', 'if (false)'),
+ 'ps-finite': ('src/ParameterServer/RangeServerActor.cs', 'if (!FiniteValues.All(_gradient) || !FiniteValues.All(next.AsSpan(_parameters)))', 'if (false)'),
+ 'ps-diverge': ('src/ParameterServer/RangeServerActor.cs', 'var outcome = FiniteValues.All(next.AsSpan(0, _parameters)) ? PrepareOutcome.Ready : PrepareOutcome.Diverged;', 'var outcome = PrepareOutcome.Ready;'),
  'loss-finite': ('src/Coordinator/RoundBook.cs', 'if (!double.IsFinite(result.LossSum)) return Admission.NotFinite;', ''),
  'run-id': ('src/Coordinator/RoundBook.cs', 'if (result.RunId != runId || Find(', 'if (Find('),
  'assignee': ('src/Coordinator/RoundBook.cs', 'if (!shard.WasGivenTo(from)) return Admission.NotAssigned;', ''),

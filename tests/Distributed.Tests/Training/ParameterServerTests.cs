@@ -60,7 +60,7 @@ public sealed class ParameterServerTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task A_finite_gradient_that_would_overflow_the_weights_is_refused_and_state_and_momentum_stay_as_they_were()
     {
-        var server = Sys.ActorOf(ParameterServerActor.Props(new ParameterServerSetup(
+        var server = Sys.ActorOf(ParameterServerGroup.Props(new ParameterServerSetup(
             [1f, 2f], ParameterCount: 2, DecayMask: new float[2], new SgdSettings(0.9, false, 0))));
         server.Tell(new ApplyStep(0, 0.1, [new ShardContribution(0, 1, [1f, 1f])]));
         var good = await ExpectMsgAsync<StepApplied>();
