@@ -6,7 +6,8 @@ Per run (steps 0-4 left out: JIT and first allocations): mean step time; mean co
 measurement) hence compute per sample; the parameter server's averaging + optimizer time, hence its rate; the rest
 of each shard's round trip ("transfer": messaging, serialization, tensor channel, queueing). The link is modeled
 twice: (a) raw loopback TCP as measured here, (b) calibrated on the smallest N (the bandwidth that makes one shard's
-simulated transfer as long as the measured one), then used unchanged for the larger N."""
+simulated transfer as long as the measured one), then used unchanged for the larger N; and (c) as (b), with every
+worker as slow as each step's slowest real worker, which takes the CPU's straggling out of the comparison."""
 import json, re, socket, statistics, subprocess, sys, threading, time
 from pathlib import Path
 
@@ -34,7 +35,8 @@ def measure_run(directory, batch):
     for e in events:
         if e["name"] == "compute": per_step.setdefault(e["args"]["step"], []).append(e["dur"] / 1000)
     straggle = statistics.mean(max(c) / statistics.mean(c) for c in per_step.values())
-    return dict(straggle=straggle, steps=len(steps), step_ms=statistics.mean(steps), step_sd=statistics.pstdev(steps), compute_ms=statistics.mean(compute),
+    slowest_ms = statistics.mean(max(c) for c in per_step.values())
+    return dict(straggle=straggle, slowest_per_sample_ms=slowest_ms / samples, steps=len(steps), step_ms=statistics.mean(steps), step_sd=statistics.pstdev(steps), compute_ms=statistics.mean(compute),
                 per_sample_ms=statistics.mean(compute) / samples, server_ms=statistics.mean(server), transfer_ms=statistics.mean(transfer))
 
 
@@ -63,16 +65,10 @@ def loopback():
     return 256 * (1 << 20) * 8 / seconds / 1e9, statistics.median(rtts) / 2 * 1e6
 
 
-def spread_for(straggle, n):
-    """The --speed-spread s whose N draws from U[1, 1+s] have E[max]/mean = straggle: (1 + s·N/(N+1)) / (1 + s/2)."""
-    denominator = n / (n + 1) - straggle / 2
-    return max(0.0, (straggle - 1) / denominator) if denominator > 0 else 0.0
-
-
-def simulate(n, batch, per_sample_ms, server_rate, gbps, latency_us, out, spread=0.0):
+def simulate(n, batch, per_sample_ms, server_rate, gbps, latency_us, out):
     args = CLI + ["--workers", str(n), "--path", "coordinator", "--depth", "8", "--global-batch", str(batch), "--steps", "10",
                   "--compute-per-sample-ms", f"{per_sample_ms:.6f}", "--server-gbytes-per-s", f"{server_rate:.6f}",
-                  "--bandwidth-gbps", f"{gbps:.6f}", "--latency-us", f"{latency_us:.3f}", "--speed-spread", f"{spread:.6f}", "--output", str(out)]
+                  "--bandwidth-gbps", f"{gbps:.6f}", "--latency-us", f"{latency_us:.3f}", "--output", str(out)]
     text = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     rows = [line.split() for line in text.splitlines() if re.match(r"^\s+\d+\s", line)]
     steady = [float(r[1]) for r in rows[1:]]
@@ -93,17 +89,17 @@ def main():
     # One shard moves the weights in and the gradient out: 2P over the measured transfer time.
     calibrated_gbps = 2 * model_bytes * 8 / (calibration["transfer_ms"] / 1000) / 1e9
     print(f"calibrated link (from N={counts[0]}): {calibrated_gbps:.3f} Gbit/s effective\n")
-    print("| N | measured step ms (sd) | compute ms/shard | ms/sample | slowest/mean compute | server ms | transfer ms/shard | simulated: raw loopback | calibrated link | calibrated link + measured spread |")
+    print("| N | measured step ms (sd) | compute ms/shard | ms/sample | slowest/mean compute | server ms | transfer ms/shard | simulated: raw loopback | calibrated link | calibrated link, slowest shard's compute |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for n, run in runs.items():
         rate = n * model_bytes / (run["server_ms"] / 1000) / 1e9
         raw, _ = simulate(n, batch, run["per_sample_ms"], rate, gbps, latency_us, out / f"sim-n{n}-raw")
         cal, _ = simulate(n, batch, run["per_sample_ms"], rate, calibrated_gbps, latency_us, out / f"sim-n{n}-calibrated")
-        spread = spread_for(run["straggle"], n)
-        spread_ms, _ = simulate(n, batch, run["per_sample_ms"] / (1 + spread / 2), rate, calibrated_gbps, latency_us, out / f"sim-n{n}-spread", spread)
+        # Every simulated worker as slow as the step's slowest real one: what is left is the model of transfers and coordination.
+        slowest, _ = simulate(n, batch, run["slowest_per_sample_ms"], rate, calibrated_gbps, latency_us, out / f"sim-n{n}-slowest")
         m = run["step_ms"]
-        print(f"| {n} | {m:.1f} ({run['step_sd']:.1f}) | {run['compute_ms']:.1f} | {run['per_sample_ms']:.3f} | {run['straggle']:.2f} (s={spread:.2f}) | {run['server_ms']:.2f} | "
-              f"{run['transfer_ms']:.1f} | {raw:.1f} ({(raw - m) / m:+.0%}) | {cal:.1f} ({(cal - m) / m:+.0%}) | {spread_ms:.1f} ({(spread_ms - m) / m:+.0%}) |")
+        print(f"| {n} | {m:.1f} ({run['step_sd']:.1f}) | {run['compute_ms']:.1f} | {run['per_sample_ms']:.3f} | {run['straggle']:.2f} | {run['server_ms']:.2f} | "
+              f"{run['transfer_ms']:.1f} | {raw:.1f} ({(raw - m) / m:+.0%}) | {cal:.1f} ({(cal - m) / m:+.0%}) | {slowest:.1f} ({(slowest - m) / m:+.0%}) |")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ public static class SimulationReport
     public const string SweepPng = "simulation-sweep.png";
 
     public static string Header(SimulationResult run) =>
-        string.Create(CultureInfo.InvariantCulture, $"N={run.Options.Workers} workers, K={run.Options.Servers} servers ({Path(run.Plan.Path)}), model {Megabytes(run.Plan.ModelBytes)} MB, " +
+        string.Create(CultureInfo.InvariantCulture, $"N={run.Options.Workers} workers, K={run.Options.Servers} servers ({PathName(run.Plan.Path)}), model {Megabytes(run.Plan.ModelBytes)} MB, " +
             $"batch {run.Options.GlobalBatch}, {run.Options.ComputeMillisecondsPerSample} ms/sample, {run.Options.BandwidthGbps} Gbit/s, {run.Options.LatencyMicroseconds} µs; " +
             $"{run.Steps.Count} steps simulated in {run.WallSeconds:F1} s");
 
@@ -40,7 +40,7 @@ public static class SimulationReport
         foreach (var run in runs)
         {
             var steady = run.Steady.ToList();
-            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{run.Options.Workers,5} {run.Options.Servers,3} {Path(run.Plan.Path),-11} {run.SteadyStepMilliseconds,10:F2} " +
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{run.Options.Workers,5} {run.Options.Servers,3} {PathName(run.Plan.Path),-11} {run.SteadyStepMilliseconds,10:F2} " +
                 $"{Megabytes(steady.Average(s => s.CoordinatorBytes)),10} {Megabytes(steady.Average(s => s.MaxServerBytes)),10} {Megabytes(steady.Average(s => s.MeanWorkerBytes)),10}  " +
                 $"{steady[^1].BusiestLink,-14} {steady.Average(s => s.BusiestLinkUtilization),6:P0} {run.WallSeconds,7:F1}"));
         }
@@ -53,7 +53,7 @@ public static class SimulationReport
         var csv = new StringBuilder("step,step_ms,coordinator_bytes,max_server_bytes,mean_worker_bytes,busiest_link,busiest_link_bytes_one_way,busiest_link_utilization\n");
         foreach (var s in run.Steps)
             csv.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{s.Step},{s.StepMilliseconds:R},{s.CoordinatorBytes},{s.MaxServerBytes},{s.MeanWorkerBytes:R},{s.BusiestLink},{s.BusiestLinkBytes},{s.BusiestLinkUtilization:R}"));
-        File.WriteAllText(System.IO.Path.Combine(directory, StepsCsv), csv.ToString());
+        File.WriteAllText(Path.Combine(directory, StepsCsv), csv.ToString());
 
         var plot = new Plot();
         var steps = run.Steps.Select(s => (double)s.Step).ToArray();
@@ -67,7 +67,7 @@ public static class SimulationReport
         plot.YLabel("step time (ms)");
         plot.Axes.Right.Label.Text = "MB per step";
         plot.ShowLegend(Edge.Bottom);
-        plot.SavePng(System.IO.Path.Combine(directory, StepsPng), 1100, 600);
+        plot.SavePng(Path.Combine(directory, StepsPng), 1100, 600);
     }
 
     /// <summary>The sweep as CSV and a two-panel PNG: busiest node's MB per step and step time against N, one line per K.</summary>
@@ -81,10 +81,10 @@ public static class SimulationReport
             var predicted = run.Plan.BytesPerStep();
             var predictedServer = run.Plan.Path == TransferPath.Direct ? Enumerable.Range(0, run.Plan.Servers).Max(s => predicted[run.Plan.ServerNode(s)]) : predicted[TrafficPlan.CoordinatorNode];
             csv.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{run.Options.Workers},{run.Options.Servers},{Path(run.Plan.Path)},{run.SteadyStepMilliseconds:R},{steady.Average(s => s.CoordinatorBytes):R},{steady.Average(s => s.MaxServerBytes):R}," +
+                $"{run.Options.Workers},{run.Options.Servers},{PathName(run.Plan.Path)},{run.SteadyStepMilliseconds:R},{steady.Average(s => s.CoordinatorBytes):R},{steady.Average(s => s.MaxServerBytes):R}," +
                 $"{steady.Average(s => s.MeanWorkerBytes):R},{steady[^1].BusiestLink},{steady.Average(s => s.BusiestLinkUtilization):R},{predicted[TrafficPlan.CoordinatorNode]},{predictedServer}"));
         }
-        File.WriteAllText(System.IO.Path.Combine(directory, SweepCsv), csv.ToString());
+        File.WriteAllText(Path.Combine(directory, SweepCsv), csv.ToString());
 
         var bytesPlot = new Plot();
         var timePlot = new Plot();
@@ -93,7 +93,7 @@ public static class SimulationReport
         {
             var points = series[i].OrderBy(r => r.Options.Workers).ToList();
             var xs = points.Select(r => Math.Log2(r.Options.Workers)).ToArray();
-            var label = $"K={series[i].Key.Servers} ({Path(series[i].Key.Path)})";
+            var label = $"K={series[i].Key.Servers} ({PathName(series[i].Key.Path)})";
             var color = new ScottPlot.Palettes.Category10().GetColor(i);
             var bytes = bytesPlot.Add.Scatter(xs, points.Select(r => Math.Log10(r.Steady.Average(s => (double)Math.Max(s.CoordinatorBytes, s.MaxServerBytes)) / 1e6)).ToArray(), color);
             bytes.LegendText = label;
@@ -117,10 +117,10 @@ public static class SimulationReport
         // A new Multiplot already holds the plot it is given; the second is stacked below it.
         var multiplot = new Multiplot(bytesPlot);
         multiplot.AddPlot(timePlot);
-        multiplot.SavePng(System.IO.Path.Combine(directory, SweepPng), 1100, 1000);
+        multiplot.SavePng(Path.Combine(directory, SweepPng), 1100, 1000);
     }
 
-    private static string Path(TransferPath path) => path == TransferPath.Coordinator ? "coordinator" : "direct";
+    private static string PathName(TransferPath path) => path == TransferPath.Coordinator ? "coordinator" : "direct";
 
     private static string Megabytes(double bytes) => (bytes / 1e6).ToString(bytes >= 1e8 ? "F0" : "F3", CultureInfo.InvariantCulture);
 }
