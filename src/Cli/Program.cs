@@ -11,6 +11,7 @@ var root = new RootCommand("Distributed: data-parallel training of deep residual
     TrainCommand.Create(),
     ExperimentCommands.Create(),
     StatusCommand.Create(),
+    SimulateCommand.Create(),
 };
 try
 {

@@ -24,7 +24,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     private readonly IActorRef _observer;
     private readonly WorkerRoster<IActorRef> _roster = new();
     private readonly RoundBook<IActorRef> _book = new();
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    // Time since the coordinator started: a Stopwatch, or the simulated clock of `distributed simulate`.
+    private readonly Func<TimeSpan> _elapsed;
     // Names this coordinator's run in every request; answers must echo it (round numbers restart with each coordinator).
     private readonly long _runId = Random.Shared.NextInt64(1, long.MaxValue);
     private PublishedWeights _weights;
@@ -36,9 +37,12 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     private int _reassignedShards;
     private int _discardedResults;
 
-    public CoordinatorActor(TrainingPlan plan, ConfigureWorker configuration, IActorRef parameterServer, PublishedWeights weights, IActorRef observer)
+    public CoordinatorActor(TrainingPlan plan, ConfigureWorker configuration, IActorRef parameterServer, PublishedWeights weights, IActorRef observer,
+        Func<TimeSpan>? elapsed = null)
     {
         _plan = plan;
+        var stopwatch = Stopwatch.StartNew();
+        _elapsed = elapsed ?? (() => stopwatch.Elapsed);
         _configuration = configuration;
         _parameterServer = parameterServer;
         _observer = observer;
@@ -48,10 +52,12 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(TrainingPlan plan, ConfigureWorker configuration, IActorRef parameterServer, PublishedWeights weights, IActorRef observer) =>
-        Akka.Actor.Props.Create(() => new CoordinatorActor(plan, configuration, parameterServer, weights, observer));
+    /// <param name="elapsed">Time since the start; null measures it with a Stopwatch (the simulator passes its virtual clock).</param>
+    public static Props Props(TrainingPlan plan, ConfigureWorker configuration, IActorRef parameterServer, PublishedWeights weights, IActorRef observer,
+        Func<TimeSpan>? elapsed = null) =>
+        Akka.Actor.Props.Create(() => new CoordinatorActor(plan, configuration, parameterServer, weights, observer, elapsed));
 
-    private double Now => _clock.Elapsed.TotalMilliseconds;
+    private double Now => _elapsed().TotalMilliseconds;
 
     // ---- states ----
 
@@ -119,7 +125,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         switch (_progress.NextRound())
         {
             case RunProgress.Next.TrainStep:
-                _progress.StepStarting(_clock.Elapsed.TotalSeconds);
+                _progress.StepStarting(_elapsed().TotalSeconds);
                 var batch = _order.BatchOf(_progress.Step);
                 _ledger.Plan(_progress.CurrentEpoch, batch);
                 StartRound(WorkKind.Train, _progress.CurrentEpoch, batch);
@@ -203,7 +209,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         var weightsBefore = _weights.State;
         _weights = PublishedWeights.Of(message);
         _ledger.Apply(round.Epoch, round.Shards.Select(s => s.Indices));
-        var epochEnded = _progress.StepApplied(round.Samples, round.LossSum, round.Correct, _clock.Elapsed.TotalSeconds);
+        var epochEnded = _progress.StepApplied(round.Samples, round.LossSum, round.Correct, _elapsed().TotalSeconds);
         var stepMilliseconds = Now - round.StartedMilliseconds;
         _observer.Tell(new StepCompleted(round.Step, round.Epoch, round.Samples, _progress.LastLoss, (double)round.Correct / round.Samples,
             message.LearningRate, message.GradientNorm, stepMilliseconds, round.Shards.Length, _progress.StepsPerEpoch));

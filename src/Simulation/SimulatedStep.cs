@@ -1,0 +1,17 @@
+namespace Distributed.Simulation;
+
+/// <summary>
+/// One applied step of a simulation: its time as the real coordinator measured it on the simulated clock, the
+/// bytes the coordinator, the busiest server and a mean worker moved (both ways), and the busiest link with
+/// the share of the step its busier direction was occupied. On the coordinator path the one server shares the
+/// coordinator's node, so its bytes are the coordinator's.
+/// </summary>
+public sealed record SimulatedStep(
+    long Step,
+    double StepMilliseconds,
+    long CoordinatorBytes,
+    long MaxServerBytes,
+    double MeanWorkerBytes,
+    string BusiestLink,
+    long BusiestLinkBytes,
+    double BusiestLinkUtilization);

@@ -1,0 +1,64 @@
+using System.Globalization;
+
+namespace Distributed.Simulation;
+
+/// <summary>
+/// One simulated cluster: N workers, K servers, the model's size, the batch, and the machine and network model.
+/// <see cref="SpeedSpread"/> s gives each worker a compute time multiplied by a factor drawn uniformly from
+/// [1, 1 + s] (seeded), for straggler studies; 0 makes every worker equal.
+/// </summary>
+public sealed record SimulationOptions(
+    int Workers,
+    int Servers,
+    int Steps,
+    long ModelBytes,
+    int GlobalBatch,
+    double ComputeMillisecondsPerSample,
+    double BandwidthGbps,
+    double LatencyMicroseconds,
+    double SpeedSpread,
+    TransferPath Path,
+    double ServerGigabytesPerSecond,
+    double ShardTimeoutSeconds,
+    int Seed = 1)
+{
+    public const int MaxWorkers = 1024;
+    public const int MaxServers = 64;
+    public const int MaxSteps = 10_000;
+
+    /// <summary>Bytes a link carries per second, each way.</summary>
+    public double BytesPerSecond => BandwidthGbps * 1e9 / 8;
+
+    /// <summary>The first problem with these options, named by the command-line flag that sets it, or null.</summary>
+    public string? Validate()
+    {
+        if (Workers < 1 || Workers > MaxWorkers) return $"--workers {Workers} must be between 1 and {MaxWorkers}";
+        if (Servers < 1 || Servers > MaxServers) return $"--ps-shards {Servers} must be between 1 and {MaxServers}";
+        if (Path == TransferPath.Coordinator && Servers != 1)
+            return $"--path coordinator has one parameter server, so --ps-shards {Servers} needs --path direct";
+        if (Steps < 1 || Steps > MaxSteps) return $"--steps {Steps} must be between 1 and {MaxSteps}";
+        if (ModelBytes <= 0 || ModelBytes % sizeof(float) != 0) return $"--model-bytes {ModelBytes} must be a positive multiple of 4 (whole floats)";
+        if (ModelBytes / sizeof(float) < (long)Servers * TrafficPlan.AlignmentFloats)
+            return $"--model-bytes {ModelBytes} is too small for {Servers} servers: each must own at least {TrafficPlan.AlignmentFloats} floats";
+        if (GlobalBatch < Workers) return $"--global-batch {GlobalBatch} must be at least --workers {Workers}: every worker needs a sample each step";
+        if ((long)GlobalBatch * Steps > int.MaxValue) return $"--global-batch {GlobalBatch} × --steps {Steps} samples is more than one epoch can index";
+        if (!(ComputeMillisecondsPerSample >= 0) || !double.IsFinite(ComputeMillisecondsPerSample))
+            return $"--compute-per-sample-ms {Text(ComputeMillisecondsPerSample)} must be a finite number >= 0";
+        if (!(BandwidthGbps > 0) || !double.IsFinite(BandwidthGbps)) return $"--bandwidth-gbps {Text(BandwidthGbps)} must be a positive finite number";
+        if (!(LatencyMicroseconds >= 0) || !double.IsFinite(LatencyMicroseconds)) return $"--latency-us {Text(LatencyMicroseconds)} must be a finite number >= 0";
+        if (!(SpeedSpread >= 0) || !double.IsFinite(SpeedSpread)) return $"--speed-spread {Text(SpeedSpread)} must be a finite number >= 0";
+        if (!(ServerGigabytesPerSecond > 0) || !double.IsFinite(ServerGigabytesPerSecond))
+            return $"--server-gbytes-per-s {Text(ServerGigabytesPerSecond)} must be a positive finite number";
+        if (!(ShardTimeoutSeconds > 0) || !double.IsFinite(ShardTimeoutSeconds)) return $"--shard-timeout {Text(ShardTimeoutSeconds)} must be a positive number of seconds";
+        return null;
+    }
+
+    /// <summary>Each worker's compute time multiplier, in worker order: 1 + spread · U[0, 1), from the seed.</summary>
+    public double[] SpeedFactors()
+    {
+        var random = new Random(Seed);
+        return Enumerable.Range(0, Workers).Select(_ => 1 + SpeedSpread * random.NextDouble()).ToArray();
+    }
+
+    private static string Text(double value) => value.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,25 @@
+using Distributed.Coordinator;
+using Distributed.Protocol;
+
+namespace Distributed.Simulation;
+
+/// <summary>Turns each step the real coordinator reports into a <see cref="SimulatedStep"/>, with the links' tally of that step.</summary>
+internal sealed class StepRecorder(TrafficPlan plan, LinkModel links) : ITrainingObserver
+{
+    private readonly List<SimulatedStep> _steps = [];
+
+    public IReadOnlyList<SimulatedStep> Steps => _steps;
+
+    public void OnStep(StepCompleted step)
+    {
+        var tally = links.TakeTally();
+        var servers = plan.Path == TransferPath.Direct
+            ? Enumerable.Range(0, plan.Servers).Max(s => tally.Bytes(plan.ServerNode(s)))
+            : tally.Bytes(TrafficPlan.CoordinatorNode);
+        var workers = Enumerable.Range(0, plan.Workers).Average(w => (double)tally.Bytes(plan.WorkerNode(w)));
+        var busiest = tally.Busiest();
+        var utilization = step.StepMilliseconds > 0 ? tally.BusySeconds(busiest) * 1000 / step.StepMilliseconds : double.NaN;
+        _steps.Add(new SimulatedStep(step.Step, step.StepMilliseconds, tally.Bytes(TrafficPlan.CoordinatorNode), servers, workers,
+            plan.NodeName(busiest), Math.Max(tally.Sent[busiest], tally.Received[busiest]), utilization));
+    }
+}
