@@ -5,11 +5,9 @@ using Distributed.Protocol;
 namespace Distributed.Simulation;
 
 /// <summary>
-/// What the coordinator sees as its parameter server in a simulation: the real <see cref="ParameterServerActor"/>
-/// (averaging and SGD on the small state), with its answers delivered after the time K servers of the modeled
-/// size would take. The real server is created in <see cref="CreateServer"/>, the one seam for the sharded server
-/// group: when K range-owning server actors exist behind the same ApplyStep → StepApplied interface, that method
-/// creates their group (over a state of <see cref="SimulatedCluster.StateLength"/> floats, 16 per server) instead.
+/// What the coordinator sees as its parameter server in a simulation: the real <see cref="ParameterServerGroup"/>
+/// with K real <see cref="RangeServerActor"/>s (two-phase step, averaging and SGD on the small state, 16 floats or
+/// more per server), with its answers delivered after the time K servers of the modeled size would take.
 /// </summary>
 public sealed class SimulatedServerGroup : ReceiveActor
 {
@@ -34,9 +32,11 @@ public sealed class SimulatedServerGroup : ReceiveActor
     public static Props Props(SimulatedCluster cluster, ParameterServerSetup setup, double serverBytesPerSecond) =>
         Akka.Actor.Props.Create(() => new SimulatedServerGroup(cluster, setup, serverBytesPerSecond)).WithDispatcher(InlineDispatcherConfigurator.Id);
 
-    /// <summary>The parameter server(s) behind the timing. Today: the one real server, timed as K.</summary>
+    /// <summary>The K real range servers behind the timing, and their group, all on the simulation's inline dispatcher.</summary>
     private static IActorRef CreateServer(SimulatedCluster cluster, ParameterServerSetup setup) =>
-        Context.ActorOf(ParameterServerActor.Props(setup).WithDispatcher(InlineDispatcherConfigurator.Id), "server");
+        Context.ActorOf(ParameterServerGroup.Props(setup with { Servers = cluster.Plan.Servers },
+                range => RangeServerActor.Props(range).WithDispatcher(InlineDispatcherConfigurator.Id))
+            .WithDispatcher(InlineDispatcherConfigurator.Id), "servers");
 
     private void HandleApplyStep(ApplyStep step)
     {

@@ -82,13 +82,14 @@ public sealed class TrafficPlan
     public static long[] SliceFloats(long floats, int parts)
     {
         var blocks = (floats + AlignmentFloats - 1) / AlignmentFloats;
+        // The same boundaries as StateRanges.Split (⌊blocks·i/K⌋ blocks), in long arithmetic: a modeled model may be
+        // larger than any state the real servers hold.
         var slices = new long[parts];
-        long start = 0;
         for (var p = 0; p < parts; p++)
         {
-            var length = (blocks / parts + (p < blocks % parts ? 1 : 0)) * AlignmentFloats;
-            slices[p] = Math.Max(0, Math.Min(length, floats - start));
-            start += length;
+            var start = Math.Min(floats, blocks * p / parts * AlignmentFloats);
+            var end = p == parts - 1 ? floats : Math.Min(floats, blocks * (p + 1) / parts * AlignmentFloats);
+            slices[p] = Math.Max(0, end - start);
         }
         return slices;
     }

@@ -1,3 +1,4 @@
+using Distributed.ParameterServer;
 using Distributed.Simulation;
 
 namespace Distributed.Tests.Simulation;
@@ -60,5 +61,18 @@ public sealed class TrafficPlanTests
         Assert.Contains("direct path", Assert.Throws<ArgumentException>(() => new TrafficPlan(4, 2, Model, TransferPath.Coordinator)).Message);
         Assert.Contains("too small", Assert.Throws<ArgumentException>(() => new TrafficPlan(4, 64, 64 * 15 * sizeof(float), TransferPath.Direct)).Message);
         Assert.Contains("whole number of floats", Assert.Throws<ArgumentException>(() => new TrafficPlan(4, 1, 1001, TransferPath.Coordinator)).Message);
+    }
+
+    [Theory]
+    [InlineData(272_474, 1)]
+    [InlineData(272_474, 3)]
+    [InlineData(272_474, 64)]
+    [InlineData(1_000, 7)]
+    [InlineData(16 * 64, 64)]
+    public void The_modeled_slices_are_the_real_servers_ranges(int floats, int servers)
+    {
+        var real = StateRanges.Split(floats, servers).Select(r => (long)r.Length).ToArray();
+
+        Assert.Equal(real, TrafficPlan.SliceFloats(floats, servers));
     }
 }
