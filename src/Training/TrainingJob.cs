@@ -4,7 +4,10 @@ using Distributed.ParameterServer;
 
 namespace Distributed.Training;
 
-/// <summary>A whole training run as the user asked for it: model, data, plan, optimizer, and where outputs go.</summary>
+/// <summary>
+/// A whole training run as the user asked for it: model, data, plan, optimizer, and where outputs go.
+/// <see cref="Compression"/> is how workers round the gradients they push (with error feedback); none by default.
+/// </summary>
 public sealed record TrainingJob(
     ModelSpec Model,
     DataSpec Data,
@@ -12,4 +15,7 @@ public sealed record TrainingJob(
     SgdSettings Sgd,
     int Workers,
     int ThreadsPerWorker,
-    string? OutputDirectory);
+    string? OutputDirectory)
+{
+    public GradientCompression Compression { get; init; } = GradientCompression.None;
+}
