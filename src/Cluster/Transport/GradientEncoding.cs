@@ -35,8 +35,8 @@ public static class GradientEncoding
             return $"tensor handle {handle.Id:x16} is {Name(expected)}-encoded, but the worker reported {parameterCount} parameters for a state of {stateLength}: refused";
         var wire = WireLength(expected, stateLength, parameterCount);
         if (handle.Length != wire)
-            return $"tensor handle {handle.Id:x16} announces {handle.Length} floats, a {Name(expected)} result of this model ({stateLength} state values, " +
-                $"{parameterCount} of them gradient) has {wire}: refused";
+            return $"tensor handle {handle.Id:x16} announces {handle.Length} floats; this model's result ({stateLength} state values, " +
+                $"{parameterCount} of them gradient) in {Name(expected)} has {wire}: refused";
         return null;
     }
 
