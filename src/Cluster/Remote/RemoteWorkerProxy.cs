@@ -93,9 +93,9 @@ public sealed class RemoteWorkerProxy : ReceiveActor
             _coordinator.Tell(new WorkFailed(result.Round, result.Shard, $"{_name}: {problem}"), Self);
             return;
         }
-        var (compression, stateLength, parameterCount) = (_compression, _stateLength!.Value, _parameterCount);
+        var (compression, stateLength, parameterCount, pool) = (_compression, _stateLength!.Value, _parameterCount, _channel.Buffers);
         _channel.FetchAsync(handle, handle.Length).ContinueWith(task => task.IsCompletedSuccessfully
-                ? new GradientFetched(result with { Buffer = Decoded(task.Result, compression, stateLength, parameterCount, _channel.Buffers) })
+                ? new GradientFetched(result with { Buffer = Decoded(task.Result, compression, stateLength, parameterCount, pool) })
                 : (object)new WorkFailed(result.Round, result.Shard, $"fetching the result of {_name} failed: {task.Exception?.GetBaseException().Message ?? "cancelled"}"),
             TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
     }
