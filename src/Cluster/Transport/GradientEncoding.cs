@@ -25,13 +25,15 @@ public static class GradientEncoding
 
     /// <summary>
     /// Whether a result handle can be decoded into this node's buffers: null when it can, otherwise what is wrong
-    /// (a different encoding than the run's, or a length that does not fit the model and the encoding).
+    /// (a different encoding than the run's, or a packed length that does not fit the model).
     /// </summary>
     public static string? Problem(TensorHandle handle, GradientCompression expected, int stateLength, int parameterCount)
     {
         if (handle.Encoding != expected)
             return $"tensor handle {handle.Id:x16} carries a gradient encoded as {Name(handle.Encoding)}, but this run compresses gradients as {Name(expected)}: refused";
-        if (expected != GradientCompression.None && (parameterCount <= 0 || parameterCount > stateLength))
+        // Uncompressed, the length is the state length, which TensorHandleCheck checks as it always has.
+        if (expected == GradientCompression.None) return null;
+        if (parameterCount <= 0 || parameterCount > stateLength)
             return $"tensor handle {handle.Id:x16} is {Name(expected)}-encoded, but the worker reported {parameterCount} parameters for a state of {stateLength}: refused";
         var wire = WireLength(expected, stateLength, parameterCount);
         if (handle.Length != wire)

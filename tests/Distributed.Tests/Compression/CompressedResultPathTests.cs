@@ -97,6 +97,18 @@ public sealed class CompressedResultPathTests : Akka.TestKit.Xunit2.TestKit, IAs
         Assert.Contains($"announces {wire + 1} floats; this model's result ({StateLength} state values, {ParameterCount} of them gradient) in bf16 has {wire}", longer.Reason);
     }
 
+    [Fact]
+    public async Task Without_compression_a_result_handle_of_the_wrong_length_is_refused_as_it_always_was()
+    {
+        await ConfigureAndRequestAsync(GradientCompression.None);
+        var result = new WorkCompleted(1, WorkKind.Train, 0, 1, 2, 1.5, 1, 3, null);
+
+        _proxy.Tell(new RemoteWorkCompleted(result, new TensorHandle("127.0.0.1", _workerChannel.Port, 7, StateLength + 1)), TestActor);
+
+        var refused = await ExpectMsgAsync<WorkFailed>(Patience);
+        Assert.Contains($"announces {StateLength + 1} floats, the model's state has {StateLength}", refused.Reason);
+    }
+
     /// <summary>Stands in for the node's worker actor: hands what the endpoint sends to a probe, sender kept.</summary>
     private sealed class ForwardingActor : ReceiveActor
     {

@@ -81,6 +81,7 @@ public sealed class CompressedWireTests
     [InlineData(GradientCompression.Float16, GradientCompression.Float16, 1_000, "announces 1000 floats; this model's result (1000 state values, 900 of them gradient) in fp16 has 550")]
     [InlineData(GradientCompression.Float16, GradientCompression.Float16, 550, null)]
     [InlineData(GradientCompression.None, GradientCompression.None, 1_000, null)]
+    [InlineData(GradientCompression.None, GradientCompression.None, 999, null)] // uncompressed lengths are TensorHandleCheck's, as before
     public void A_result_handle_must_carry_the_runs_encoding_and_the_length_that_follows_from_it(GradientCompression sent, GradientCompression expected, int length, string? problem)
     {
         var found = GradientEncoding.Problem(new TensorHandle("10.0.0.1", 4100, 1, length, sent), expected, 1_000, 900);
