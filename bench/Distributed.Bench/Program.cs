@@ -22,6 +22,11 @@ if (args.Length > 0 && args[0] == "compute")
     ComputeVariants.Run(args.Length > 1 ? int.Parse(args[1]) : 3, batch: 64, warmup: 10, timed: 40, args.Skip(2).ToArray());
     return;
 }
+if (args.Length > 0 && args[0] == "compress")
+{
+    CompressionCost.Run(args.Length > 1 ? int.Parse(args[1]) : 3);
+    return;
+}
 if (args.Length > 1 && args[0] == "trained")
 {
     TrainedWeightsProbe.Run(args[1], args.Length > 2 ? int.Parse(args[2]) : 3, batch: 64, steps: 30);

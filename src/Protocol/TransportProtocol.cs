@@ -6,13 +6,18 @@ namespace Distributed.Protocol;
 // sender parks the float array in its node's tensor channel and the message carries a handle; the receiver pulls
 // the bytes over a separate TCP connection. In one process none of this is used and arrays pass by reference.
 
-/// <summary>Where to fetch one float array: the owning node's tensor channel endpoint and a one-time id.</summary>
+/// <summary>
+/// Where to fetch one float array: the owning node's tensor channel endpoint and a one-time id. <see cref="Length"/>
+/// counts the floats on the wire. <see cref="Encoding"/> says how a result buffer's gradient was packed: with 16-bit
+/// compression two gradient values share each wire float and the running statistics follow as plain floats.
+/// </summary>
 [MessagePackObject]
 public sealed record TensorHandle(
     [property: Key(0)] string Host,
     [property: Key(1)] int Port,
     [property: Key(2)] long Id,
-    [property: Key(3)] int Length);
+    [property: Key(3)] int Length,
+    [property: Key(4)] GradientCompression Encoding = GradientCompression.None);
 
 /// <summary>A <see cref="WorkRequest"/> whose weights (if any) wait in the coordinator node's tensor channel.</summary>
 [MessagePackObject]

@@ -6,22 +6,36 @@ namespace Distributed.Protocol;
 
 public enum WorkKind { Train, Evaluate }
 
-/// <summary>Build a replica of this model and open this dataset; answered with <see cref="WorkerConfigured"/>.</summary>
+/// <summary>
+/// How a worker rounds the gradient it pushes (what is sent, not how it computes: that is <see cref="ModelSpec.Precision"/>).
+/// With 16-bit compression the worker keeps the rounding residual and adds it to its next gradient (error feedback),
+/// and between nodes the gradient crosses the tensor channel as 16-bit values.
+/// </summary>
+public enum GradientCompression { None, Float16, BFloat16 }
+
+/// <summary>
+/// Build a replica of this model and open this dataset; answered with <see cref="WorkerConfigured"/>.
+/// <see cref="Compression"/> says how the worker rounds the gradients it sends back.
+/// </summary>
 [MessagePackObject]
 public sealed record ConfigureWorker(
     [property: Key(0)] ModelSpec Model,
     [property: Key(1)] DataSpec Data,
-    [property: Key(2)] int Seed) : IProtocolMessage;
+    [property: Key(2)] int Seed,
+    [property: Key(3)] GradientCompression Compression = GradientCompression.None) : IProtocolMessage;
 
 [MessagePackObject]
 /// <see cref="DataFingerprint"/> identifies the data the worker opened (sizes and sampled bytes, hashed), so the
 /// coordinator can tell workers with different data apart and checkpoints can record what a run trained on.
+/// <see cref="ParameterCount"/> is where the gradient ends in a result buffer (the running statistics follow):
+/// a node needs it to decode a compressed gradient; 0 from a worker that does not say.
 public sealed record WorkerConfigured(
     [property: Key(0)] string WorkerName,
     [property: Key(1)] int StateLength,
     [property: Key(2)] int TrainCount,
     [property: Key(3)] int TestCount,
-    [property: Key(4)] string DataFingerprint = "") : IProtocolMessage;
+    [property: Key(4)] string DataFingerprint = "",
+    [property: Key(5)] int ParameterCount = 0) : IProtocolMessage;
 
 /// <summary>
 /// One shard of one round: a training step (gradients wanted) or an evaluation pass. <see cref="State"/> holds

@@ -8,6 +8,7 @@ namespace Distributed.Training;
 /// A whole training run as the user asked for it: model, data, plan, optimizer, and where outputs go.
 /// <see cref="ParameterServers"/> (<c>--ps-shards</c>) splits the parameter server by state range; it does not change
 /// the result, so a checkpoint does not record it and a run may resume with another number.
+/// <see cref="Compression"/> is how workers round the gradients they push (with error feedback); none by default.
 /// </summary>
 public sealed record TrainingJob(
     ModelSpec Model,
@@ -19,4 +20,5 @@ public sealed record TrainingJob(
     string? OutputDirectory)
 {
     public int ParameterServers { get; init; } = 1;
+    public GradientCompression Compression { get; init; } = GradientCompression.None;
 }

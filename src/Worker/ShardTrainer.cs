@@ -24,6 +24,7 @@ public sealed class ShardTrainer : IDisposable
     private readonly PreparedData _data;
     private readonly BatchAssembler _trainBatches;
     private readonly BatchAssembler _testBatches;
+    private readonly GradientCompressor _compressor;
     private float[] _images = [];
     private long[] _labels = [];
 
@@ -39,10 +40,13 @@ public sealed class ShardTrainer : IDisposable
         _net = new ComputeNet(_replica);
         _trainBatches = new BatchAssembler(_data.Train, _data.Normalization, _data.Augmentation, configuration.Seed);
         _testBatches = new BatchAssembler(_data.Test, _data.Normalization, Augmentation.None, configuration.Seed);
+        // The residual belongs to this replica: a new configuration (a new run) starts from zero.
+        _compressor = new GradientCompressor(configuration.Compression, _replica.Layout.ParameterCount);
     }
 
     public long WeightsVersion { get; private set; } = -1;
     public int StateLength => _replica.Layout.StateLength;
+    public int ParameterCount => _replica.Layout.ParameterCount;
     public int TrainCount => _data.Train.Count;
     public int TestCount => _data.Test.Count;
     public string DataFingerprint => _data.Fingerprint.Hash;
@@ -105,8 +109,12 @@ public sealed class ShardTrainer : IDisposable
         // [gradient of the shard's mean loss | running statistics after this step]: one buffer, two copies. Whoever
         // consumes it last (the parameter server, or the tensor channel once it has sent it) returns it to the pool.
         var buffer = TensorBufferPool.Shared.Rent(_replica.Layout.StateLength);
-        _replica.Gradients.AsSpan().CopyTo(buffer);
         var statistics = _replica.Layout.ParameterCount;
+        // Only the gradient is rounded (with error feedback, or copied as it is without compression). The running
+        // statistics are not gradients: the server averages them into the state as they are, not into a sum over
+        // steps, so a residual carried to the next step would never be paid back; a mean or variance rounded to
+        // 16 bits would shift every normalized activation at evaluation; and they are a few hundred values.
+        _compressor.Compress(_replica.Gradients, buffer.AsSpan(0, statistics));
         _replica.State.AsSpan(statistics).CopyTo(buffer.AsSpan(statistics));
         // The running statistics now hold this step's update, not the version's: reload them before the next use.
         WeightsVersion = -1;

@@ -109,7 +109,8 @@ public sealed class WorkerActor : ReceiveActor
     private void HandleConfigured(Configured configured)
     {
         _trainer = configured.Trainer;
-        configured.ReplyTo.Tell(new WorkerConfigured(_name, _trainer.StateLength, _trainer.TrainCount, _trainer.TestCount, _trainer.DataFingerprint));
+        configured.ReplyTo.Tell(new WorkerConfigured(_name, _trainer.StateLength, _trainer.TrainCount, _trainer.TestCount, _trainer.DataFingerprint,
+            _trainer.ParameterCount));
         Become(Idle);
         if (!ConfigureNextPending()) StartNext();
     }

@@ -22,6 +22,12 @@ public static partial class TrainCommand
     { Description = "Start each residual block as the identity by zeroing its last normalization scale." };
     private static readonly Option<string> PrecisionOption = new("--precision")
     { Description = "Worker compute: fp32, or bf16 (convolutions and classifier in bfloat16; normalization, loss and the parameter server's weights stay fp32).", DefaultValueFactory = _ => "fp32" };
+    private static readonly Option<string> CompressOption = new("--compress")
+    {
+        Description = "Gradients workers push: none (fp32), fp16 or bf16 (rounded to 16 bits with error feedback, half the bytes between nodes; " +
+            "running statistics stay fp32). See docs/compression.md.",
+        DefaultValueFactory = _ => "none",
+    };
     private static readonly Option<bool> ChannelsLastOption = new("--channels-last")
     { Description = "Workers run convolutions with channels-last (NHWC) strides." };
     private static readonly Option<int> WorkersOption = new("--workers")
@@ -118,7 +124,7 @@ public static partial class TrainCommand
 
     private static IEnumerable<Option> AllOptions() =>
     [
-        ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, PrecisionOption, ChannelsLastOption, WorkersOption, ThreadsOption,
+        ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, PrecisionOption, CompressOption, ChannelsLastOption, WorkersOption, ThreadsOption,
         EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
         DatasetOption, DataOption, AugmentOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption,
         JoinTimeoutOption, MaxShardAttemptsOption, PsShardsOption, OutputOption,

@@ -80,6 +80,13 @@ public static partial class TrainCommand
             "bf16" => Precision.BFloat16,
             var other => throw new ArgumentException($"--precision '{other}' is not one of: fp32, bf16"),
         };
+        var compression = Get<string>(CompressOption).ToLowerInvariant() switch
+        {
+            "none" => GradientCompression.None,
+            "fp16" => GradientCompression.Float16,
+            "bf16" => GradientCompression.BFloat16,
+            var other => throw new ArgumentException($"--compress '{other}' is not one of: none, fp16, bf16"),
+        };
         var schedule = Get<string>(ScheduleOption).ToLowerInvariant() switch
         {
             "linear" => ScheduleKind.Linear,
@@ -140,7 +147,7 @@ public static partial class TrainCommand
             MaxShardAttempts = maxAttempts,
         };
         var output = (string?)value(OutputOption) ?? Path.Combine("runs", $"{model.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
-        return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output) { ParameterServers = servers };
+        return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output) { ParameterServers = servers, Compression = compression };
     }
 
     private static async Task<int> RunAsync(ParseResult parse, CancellationToken invocationCancelled)
@@ -182,6 +189,13 @@ public static partial class TrainCommand
             Console.WriteLine($"Dashboard: {dashboard.Url} (metrics: {dashboard.Url}metrics)" + (observability.DashboardNote is { } note ? $"; {note}" : ""));
         Console.WriteLine($"Model: {model.ParameterCount:N0} trainable parameters" +
             (job.ParameterServers > 1 ? $", {job.ParameterServers} parameter servers of ~{model.InitialState.Length / job.ParameterServers:N0} values each" : ""));
+        if (job.Compression != GradientCompression.None)
+        {
+            var stateLength = model.InitialState.Length;
+            var wireBytes = (long)GradientEncoding.WireLength(job.Compression, stateLength, model.ParameterCount) * sizeof(float);
+            Console.WriteLine($"Gradient push: {GradientEncoding.Name(job.Compression)} with error feedback, {wireBytes:N0} bytes per shard result between nodes " +
+                $"(fp32: {(long)stateLength * sizeof(float):N0})");
+        }
         if (node.Description is { } clusterNode) Console.WriteLine(clusterNode);
         var dataJob = job;
         var checkpoints = new CheckpointWriter(job, output, model.ParameterCount, setup.Checkpoints, setup.KeepCheckpoints, Console.Out,

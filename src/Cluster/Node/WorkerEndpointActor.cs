@@ -15,6 +15,8 @@ namespace Distributed.Cluster.Node;
 /// learned from the local worker's <see cref="WorkerConfigured"/>; a refused handle or a failed or stalled fetch
 /// becomes a <see cref="WorkFailed"/> for that shard, which the coordinator reassigns.
 /// Received weights arrays go back to the channel's buffer pool once the worker is done with them.
+/// With gradient compression (<see cref="ConfigureWorker.Compression"/>) a result's gradient, already rounded by the
+/// worker, is packed to 16 bits before it is parked (<see cref="GradientEncoding"/>), and its handle says so.
 /// The worker takes requests strictly in order and copies a request's weights into its replica before it
 /// computes, so a reply to one request means it has finished reading every weights array forwarded up to it.
 /// Round numbers restart with each configuration (a new coordinator), so requests are matched to replies within
@@ -32,6 +34,10 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
     private IActorRef _coordinatorSide = ActorRefs.Nobody;
     private int _trainingShards;
     private int? _stateLength;
+    // Compression of each configuration forwarded and not yet answered, oldest first; the answered one is in force.
+    private readonly Queue<GradientCompression> _pendingCompression = new();
+    private GradientCompression _compression;
+    private int _parameterCount;
 
     public WorkerEndpointActor(Props workerProps, TensorChannel channel, TextWriter? console = null)
     {
@@ -53,6 +59,7 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
         {
             _coordinatorSide = Sender;
             _configurationsForwarded++;
+            _pendingCompression.Enqueue(configure.Compression);
             _worker.Tell(configure, Self);
         });
         Receive<RemoteWorkRequest>(HandleRequest);
@@ -146,12 +153,12 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
                 _coordinatorSide.Tell(new RemoteWorkCompleted(completed, null), Self);
                 return;
             }
-            var handle = _channel.Publish(buffer, recycle: true);
-            _coordinatorSide.Tell(new RemoteWorkCompleted(completed with { Buffer = null }, handle), Self);
+            if (Park(buffer, completed) is { } handle) _coordinatorSide.Tell(new RemoteWorkCompleted(completed with { Buffer = null }, handle), Self);
         });
         Receive<WorkerConfigured>(configured =>
         {
             _stateLength = configured.StateLength;
+            _parameterCount = configured.ParameterCount;
             RelayConfigurationAnswer(configured);
         });
         Receive<WorkerUnavailable>(RelayConfigurationAnswer);
@@ -159,8 +166,26 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
         Receive<WorkFailed>(message => RelayShardAnswer(message.Round, message.Shard, message));
     }
 
+    /// <summary>Parks a result buffer in the channel, packed if this configuration compresses gradients; null (and a failed shard) if it cannot be.</summary>
+    private TensorHandle? Park(float[] buffer, WorkCompleted completed)
+    {
+        if (_compression == GradientCompression.None) return _channel.Publish(buffer, recycle: true);
+        if (_parameterCount <= 0 || _parameterCount > buffer.Length)
+        {
+            var reason = $"the worker reported {_parameterCount} parameters for a result of {buffer.Length} values: cannot pack its {GradientEncoding.Name(_compression)} gradient";
+            _log.Warning("Round {0} shard {1}: {2}", completed.Round, completed.Shard, reason);
+            _coordinatorSide.Tell(new WorkFailed(completed.Round, completed.Shard, reason), Self);
+            return null;
+        }
+        var wire = GradientEncoding.Encode(buffer, _parameterCount, _compression, _channel.Buffers);
+        _channel.Buffers.Return(buffer);
+        return _channel.Publish(wire, recycle: true) with { Encoding = _compression };
+    }
+
     private void RelayConfigurationAnswer(object answer)
     {
+        // The worker answers configurations in order: the one answered now is the one whose gradients come next.
+        if (_pendingCompression.TryDequeue(out var compression)) _compression = compression;
         ConfigurationAnswered();
         _coordinatorSide.Tell(answer, Self);
     }

@@ -13,6 +13,9 @@ namespace Distributed.Cluster.Remote;
 /// shard gets reassigned within seconds. A result's handle is fetched only if it names the worker's node and the
 /// model's state length, which the proxy learns from the coordinator's own weights (every worker's first request
 /// carries them); otherwise, or when the fetch fails or stalls, the coordinator gets a <see cref="WorkFailed"/>.
+/// With gradient compression the handle must also carry the run's encoding and the packed length that follows from
+/// the model (the worker's <see cref="WorkerConfigured.ParameterCount"/> says where the gradient ends); the fetched
+/// array is decoded back into floats here, so the coordinator and parameter server never see an encoding.
 /// </summary>
 public sealed class RemoteWorkerProxy : ReceiveActor
 {
@@ -22,6 +25,8 @@ public sealed class RemoteWorkerProxy : ReceiveActor
     private readonly IActorRef _coordinator;
     private readonly TensorChannel _channel;
     private int? _stateLength;
+    private GradientCompression _compression;
+    private int _parameterCount;
 
     public RemoteWorkerProxy(IActorRef remote, string name, IActorRef coordinator, TensorChannel channel)
     {
@@ -31,12 +36,20 @@ public sealed class RemoteWorkerProxy : ReceiveActor
         _channel = channel;
 
         // From the coordinator.
-        Receive<ConfigureWorker>(message => _remote.Tell(message, Self));
+        Receive<ConfigureWorker>(message =>
+        {
+            _compression = message.Compression;
+            _remote.Tell(message, Self);
+        });
         Receive<WorkRequest>(HandleRequest);
         // From the worker node.
         Receive<RemoteWorkCompleted>(HandleCompleted);
         Receive<GradientFetched>(fetched => _coordinator.Tell(fetched.Result, Self));
-        Receive<WorkerConfigured>(message => _coordinator.Tell(message, Self));
+        Receive<WorkerConfigured>(message =>
+        {
+            _parameterCount = message.ParameterCount;
+            _coordinator.Tell(message, Self);
+        });
         Receive<WeightsMissing>(message => _coordinator.Tell(message, Self));
         Receive<WorkFailed>(message => _coordinator.Tell(message, Self));
         Receive<WorkerUnavailable>(message => _coordinator.Tell(message, Self));
@@ -72,16 +85,29 @@ public sealed class RemoteWorkerProxy : ReceiveActor
             _coordinator.Tell(result, Self);
             return;
         }
-        if (TensorHandleCheck.Problem(handle, _remote.Path.Address.Host, _stateLength) is { } problem)
+        var encodingProblem = _stateLength is { } state ? GradientEncoding.Problem(handle, _compression, state, _parameterCount) : null;
+        int? wireLength = _stateLength is { } length ? GradientEncoding.WireLength(_compression, length, _parameterCount) : null;
+        if ((encodingProblem ?? TensorHandleCheck.Problem(handle, _remote.Path.Address.Host, wireLength)) is { } problem)
         {
             _log.Warning("Refused the result of {0} for round {1} shard {2}: {3}", _name, result.Round, result.Shard, problem);
             _coordinator.Tell(new WorkFailed(result.Round, result.Shard, $"{_name}: {problem}"), Self);
             return;
         }
+        var (compression, stateLength, parameterCount, pool) = (_compression, _stateLength!.Value, _parameterCount, _channel.Buffers);
         _channel.FetchAsync(handle, handle.Length).ContinueWith(task => task.IsCompletedSuccessfully
-                ? new GradientFetched(result with { Buffer = task.Result })
+                ? new GradientFetched(result with { Buffer = Decoded(task.Result, compression, stateLength, parameterCount, pool) })
                 : (object)new WorkFailed(result.Round, result.Shard, $"fetching the result of {_name} failed: {task.Exception?.GetBaseException().Message ?? "cancelled"}"),
             TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+    }
+
+    /// <summary>The result buffer a fetched wire array stands for; a packed one goes back to the pool once decoded.</summary>
+    /// <remarks>Runs on the fetch's continuation, not the actor's thread: it touches nothing of the actor. The fetch has already checked the wire length.</remarks>
+    private static float[] Decoded(float[] wire, GradientCompression compression, int stateLength, int parameterCount, TensorBufferPool pool)
+    {
+        if (compression == GradientCompression.None) return wire;
+        var buffer = GradientEncoding.Decode(wire, stateLength, parameterCount, compression, pool);
+        pool.Return(wire);
+        return buffer;
     }
 
     private sealed record GradientFetched(WorkCompleted Result);

@@ -18,8 +18,8 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
     /// <summary>One instance of every protocol message, with every field set to a non-default value.</summary>
     public static readonly IReadOnlyList<IProtocolMessage> Samples =
     [
-        new ConfigureWorker(Model, Data, 7),
-        new WorkerConfigured("worker-1", 270_810, 60_000, 10_000),
+        new ConfigureWorker(Model, Data, 7, GradientCompression.BFloat16),
+        new WorkerConfigured("worker-1", 270_810, 60_000, 10_000, "5eedf00d", 269_434),
         new WorkerUnavailable("worker-2", "/data/train-images-idx3-ubyte.gz: truncated"),
         new WorkRequest(12, WorkKind.Train, 3, 1, 11, [5, 9, 2], [1.5f, -2.25f, float.Epsilon], ProbeHealth: true, RunId: 0x5eed_0000_0001),
         new WorkRequest(13, WorkKind.Evaluate, 3, 0, 11, [1], null),
@@ -52,7 +52,7 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
         new CurrentRange(3, [0.5f, 1.5f], [0.25f]),
         new RemoteWorkRequest(new WorkRequest(12, WorkKind.Train, 3, 1, 11, [5, 9, 2], null), new TensorHandle("10.77.0.1", 4054, -7, 270_810)),
         new RemoteWorkRequest(new WorkRequest(13, WorkKind.Evaluate, 3, 0, 11, [1], null), null),
-        new RemoteWorkCompleted(new WorkCompleted(12, WorkKind.Train, 1, 11, 3, 6.5, 2, 17.25, null), new TensorHandle("10.77.0.11", 39609, 42, 270_810)),
+        new RemoteWorkCompleted(new WorkCompleted(12, WorkKind.Train, 1, 11, 3, 6.5, 2, 17.25, null), new TensorHandle("10.77.0.11", 39609, 42, 136_093, GradientCompression.Float16)),
     ];
 
     [Fact]
