@@ -10,6 +10,7 @@ public sealed partial class CoordinatorActor
     private void HandleWeightsMissing(WeightsMissing message)
     {
         if (_book.Find(message.Round, message.Shard) is not { } shard || !_roster.TryGet(Sender, out var worker)) return;
+        if (DropFailedCopy(shard)) return;
         if (shard.Result is not null || !Equals(shard.Assignee, Sender)) return;
         worker.HeldVersion = message.HeldVersion;
         worker.Answered();
@@ -18,7 +19,7 @@ public sealed partial class CoordinatorActor
 
     private void HandleWorkFailed(WorkFailed message)
     {
-        if (_book.Find(message.Round, message.Shard) is not { } shard) return;
+        if (_book.Find(message.Round, message.Shard) is not { } shard || DropFailedCopy(shard)) return;
         if (shard.Result is not null || !Equals(shard.Assignee, Sender)) return;
         if (_roster.TryGet(Sender, out var worker)) worker.Answered();
         Reassign(shard, $"its worker failed: {message.Reason}");

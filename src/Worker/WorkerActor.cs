@@ -116,6 +116,10 @@ public sealed class WorkerActor : ReceiveActor
 
     private void StartNext()
     {
+        // The coordinator opens a round only when the previous one is complete, so a queued request of an older
+        // round than another queued one is already done elsewhere (a straggler's backlog): skip it, not just the
+        // ones older than the last started.
+        foreach (var queued in _queue) _latestRound = Math.Max(_latestRound, queued.Request.Round);
         while (_queue.TryDequeue(out var next))
         {
             var (request, replyTo) = next;
