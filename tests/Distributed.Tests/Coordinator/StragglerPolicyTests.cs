@@ -28,7 +28,8 @@ public sealed class StragglerPolicyTests
     [Fact]
     public void The_threshold_is_k_times_the_median_when_that_is_the_largest_term()
     {
-        var policy = WithHistory([200, 200, 200, 200]);
+        var policy = new StragglerPolicy<string>(factor: 1.5);
+        policy.StepFinished([200, 200, 200, 200]);
 
         // median 200, MAD 0, floor 50: max(1.5 × 200, 200 + 0, 200 + 50) = 300.
         Assert.Equal(300, policy.Threshold([])!.Value, 9);
