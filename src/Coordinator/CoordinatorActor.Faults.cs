@@ -10,6 +10,7 @@ public sealed partial class CoordinatorActor
     private void HandleWeightsMissing(WeightsMissing message)
     {
         if (_book.Find(message.Round, message.Shard) is not { } shard || !_roster.TryGet(Sender, out var worker)) return;
+        if (DropFailedCopy(shard)) return;
         if (shard.Result is not null || !Equals(shard.Assignee, Sender)) return;
         worker.HeldVersion = message.HeldVersion;
         worker.Answered();
@@ -18,9 +19,11 @@ public sealed partial class CoordinatorActor
 
     private void HandleWorkFailed(WorkFailed message)
     {
-        if (_book.Find(message.Round, message.Shard) is not { } shard) return;
-        if (shard.Result is not null || !Equals(shard.Assignee, Sender)) return;
+        // Every request is answered once, whatever its round: a failure of a finished round (a skipped backlog
+        // request) still ends what the worker owed, so it is counted before the round is looked up.
         if (_roster.TryGet(Sender, out var worker)) worker.Answered();
+        if (_book.Find(message.Round, message.Shard) is not { } shard || DropFailedCopy(shard)) return;
+        if (shard.Result is not null || !Equals(shard.Assignee, Sender)) return;
         Reassign(shard, $"its worker failed: {message.Reason}");
     }
 

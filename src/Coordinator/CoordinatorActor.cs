@@ -86,6 +86,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         Receive<WeightsMissing>(HandleWeightsMissing);
         Receive<WorkFailed>(HandleWorkFailed);
         Receive<ShardDeadline>(HandleShardDeadline);
+        Receive<SpeculationCheck>(_ => Speculate());
         Receive<StepApplied>(HandleStepApplied);
         Receive<ContributionsRefused>(HandleContributionsRefused);
         Receive<StepRefused>(refused => Fail($"the model diverged at step {refused.Step}: {refused.Reason}; the last good weights are kept"));
@@ -149,6 +150,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         var round = _book.Open(kind, epoch, _progress.Step, ShardSplit.Cut(indices, parts), Now);
         if (assignable.Count == 0) return;
         for (var i = 0; i < round.Shards.Length; i++) Assign(round.Shards[i], assignable[i % assignable.Count]);
+        WatchForStragglers(round);
     }
 
     private void HandleWorkCompleted(WorkCompleted message)
@@ -188,7 +190,13 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         shard.Complete(message, Sender, known ? worker.Name : "unknown", Now - round.StartedMilliseconds);
         Timers.Cancel(TimerKey(round.Id, shard.Index));
         if (known && round.Kind == WorkKind.Train) worker.Delivered(message.ComputeMilliseconds);
-        if (!round.IsComplete) return;
+        if (known && shard.WonByCopy) worker.CopyWon();
+        if (!round.IsComplete)
+        {
+            Speculate();
+            return;
+        }
+        RoundShardsDone(round);
 
         if (round.Kind == WorkKind.Train)
         {
@@ -273,12 +281,15 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         var sendState = worker.HeldVersion != _weights.Version;
         worker.HeldVersion = _weights.Version;
         worker.Sent();
-        worker.Worker.Tell(new WorkRequest(round.Id, round.Kind, round.Epoch, shard.Index, _weights.Version, shard.Indices,
-            sendState ? _weights.State : null, ProbeHealth: IsHealthStep(round), RunId: _runId));
+        worker.Worker.Tell(Request(round, shard, sendState));
         // A worker computes its shards one after another, so the n-th queued shard gets n deadlines' worth of time.
         Timers.StartSingleTimer(TimerKey(round.Id, shard.Index), new ShardDeadline(round.Id, shard.Index, shard.Attempts),
             _plan.ShardTimeout * worker.Outstanding);
     }
+
+    private WorkRequest Request(RoundBook<IActorRef>.Round round, RoundBook<IActorRef>.ShardTask shard, bool withState) =>
+        new(round.Id, round.Kind, round.Epoch, shard.Index, _weights.Version, shard.Indices, withState ? _weights.State : null,
+            ProbeHealth: IsHealthStep(round), RunId: _runId);
 
     private string NotEnoughWorkers()
     {
@@ -292,6 +303,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     private void Fail(string reason)
     {
         Become(Finished);
+        Timers.Cancel(SpeculationTimer);
         _log.Error("Training failed: {0}", reason);
         _observer.Tell(new TrainingFailed(reason, _progress?.Step ?? _plan.StartStep));
     }

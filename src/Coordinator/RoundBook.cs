@@ -83,6 +83,19 @@ public sealed class RoundBook<TWorker> where TWorker : class
         /// <summary>The worker whose result was accepted (until it is refused).</summary>
         public TWorker? CompletedByWorker { get; private set; }
 
+        /// <summary>The idle worker that computes a speculative copy of this shard while its assignee straggles; at most one.</summary>
+        public TWorker? SpeculatedTo { get; private set; }
+        public double CopySentMilliseconds { get; private set; }
+
+        /// <summary>The accepted result came from the speculative copy, not from the shard's assignee.</summary>
+        public bool WonByCopy => Result is not null && SpeculatedTo is not null && ReferenceEquals(CompletedByWorker, SpeculatedTo);
+
+        /// <summary>When the accepted result's request was sent: the copy's when the copy won.</summary>
+        public double WinnerSentMilliseconds => WonByCopy ? CopySentMilliseconds : SentMilliseconds;
+
+        /// <summary>Send to accepted result, for the request that produced it: what a shard took on its worker, queue and transfer included.</summary>
+        public double TurnaroundMilliseconds => ReceivedMilliseconds - WinnerSentMilliseconds;
+
         public bool WasGivenTo(TWorker worker) => _givenTo.Any(w => ReferenceEquals(w, worker));
 
         public void AssignTo(TWorker worker, double sentMilliseconds)
@@ -91,6 +104,19 @@ public sealed class RoundBook<TWorker> where TWorker : class
             Assignee = worker;
             Attempts++;
             SentMilliseconds = sentMilliseconds;
+        }
+
+        /// <summary>
+        /// The same shard also goes to <paramref name="worker"/>; the assignee keeps it (and its deadline), and
+        /// whichever result comes first counts. Not an attempt: nothing was lost.
+        /// </summary>
+        public void Speculate(TWorker worker, double sentMilliseconds)
+        {
+            if (SpeculatedTo is not null) throw new InvalidOperationException($"shard {Index} already has a speculative copy");
+            if (Result is not null) throw new InvalidOperationException($"shard {Index} already has a result");
+            if (!WasGivenTo(worker)) _givenTo.Add(worker);
+            SpeculatedTo = worker;
+            CopySentMilliseconds = sentMilliseconds;
         }
 
         /// <summary>Nobody can take the shard now; it waits for a worker to join.</summary>

@@ -8,7 +8,7 @@ public static class StepReport
     public static StepTimings Timings<TWorker>(RoundBook<TWorker>.Round round, StepApplied applied, double stepMilliseconds) where TWorker : class =>
         new(round.Step, round.Epoch, round.StartedMilliseconds, round.ShardsDoneMilliseconds, stepMilliseconds,
             applied.AggregationMilliseconds, applied.OptimizerMilliseconds,
-            round.Shards.Select(s => new ShardTiming(s.Index, s.CompletedBy ?? "unknown", s.Result!.Samples, s.SentMilliseconds,
+            round.Shards.Select(s => new ShardTiming(s.Index, s.CompletedBy ?? "unknown", s.Result!.Samples, s.WinnerSentMilliseconds,
                 s.ReceivedMilliseconds, s.Result.ComputeMilliseconds, s.Result.HealthMilliseconds, s.Attempts)).ToArray());
 
     public static HealthSample? Health<TWorker>(RoundBook<TWorker>.Round round, StepApplied applied, float[] weightsBefore) where TWorker : class =>

@@ -7,6 +7,8 @@ namespace Distributed.Coordinator;
 /// live (workers that cannot build the model or open the data never do), <see cref="MaxShardAttempts"/> for one
 /// shard to be given to workers without an accepted result (stuck but reachable workers), and
 /// <see cref="MaxNonFiniteResults"/> non-finite results before a worker is taken out of rotation.
+/// <see cref="Speculate"/> lets an idle worker compute a copy of a straggling training shard (see
+/// <see cref="StragglerPolicy{TWorker}"/>); the first result counts, so it changes the speed, never the weights.
 /// </summary>
 public sealed record TrainingPlan(
     int Epochs,
@@ -23,10 +25,13 @@ public sealed record TrainingPlan(
     public TimeSpan JoinTimeout { get; init; } = DefaultJoinTimeout;
     public int MaxShardAttempts { get; init; } = DefaultMaxShardAttempts;
     public int MaxNonFiniteResults { get; init; } = DefaultMaxNonFiniteResults;
+    public bool Speculate { get; init; } = DefaultSpeculate;
 
     public static readonly TimeSpan DefaultJoinTimeout = TimeSpan.FromMinutes(10);
     public const int DefaultMaxShardAttempts = 8;
     public const int DefaultMaxNonFiniteResults = 2;
+    /// <summary>On: with one worker slowed 3× (3 workers, 2 cores) it was faster in every pair measured and never changes the weights (bench/README.md, "Stragglers").</summary>
+    public const bool DefaultSpeculate = true;
 
     public static int StepsPerEpoch(int trainCount, int globalBatch) => (trainCount + globalBatch - 1) / globalBatch;
 

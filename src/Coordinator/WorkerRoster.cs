@@ -64,7 +64,8 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
     }
 
     public IReadOnlyList<WorkerStatus> Status() =>
-        All.Select(w => new WorkerStatus(w.Name, w.State, w.Completed, w.Completed == 0 ? 0 : w.TotalMilliseconds / w.Completed, w.MissedDeadlines)).ToArray();
+        All.Select(w => new WorkerStatus(w.Name, w.State, w.Completed, w.Completed == 0 ? 0 : w.TotalMilliseconds / w.Completed, w.MissedDeadlines,
+            w.SpeculativeCopies, w.SpeculativeWins)).ToArray();
 
     /// <summary>One worker's standing and counters.</summary>
     public sealed class Entry(TWorker worker, string name)
@@ -81,6 +82,9 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
         public int Completed { get; private set; }
         public double TotalMilliseconds { get; private set; }
         public int MissedDeadlines { get; private set; }
+        /// <summary>Speculative copies of other workers' straggling shards this worker was given, and how many of them won.</summary>
+        public int SpeculativeCopies { get; private set; }
+        public int SpeculativeWins { get; private set; }
 
         public void Sent() => Outstanding++;
 
@@ -93,8 +97,16 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
             TotalMilliseconds += computeMilliseconds;
         }
 
+        /// <summary>This worker was sent a speculative copy (counted apart from <see cref="Sent"/>, which it also is).</summary>
+        public void CopyStarted() => SpeculativeCopies++;
+
+        /// <summary>Its copy's result came before the straggler's and was accepted.</summary>
+        public void CopyWon() => SpeculativeWins++;
+
         internal void Inherit(Entry earlier)
         {
+            SpeculativeCopies += earlier.SpeculativeCopies;
+            SpeculativeWins += earlier.SpeculativeWins;
             Completed += earlier.Completed;
             TotalMilliseconds += earlier.TotalMilliseconds;
             MissedDeadlines += earlier.MissedDeadlines;

@@ -39,13 +39,19 @@ public static class WorkerStates
     public static string Text(this WorkerState state) => state.ToString().ToLowerInvariant();
 }
 
+/// <summary>
+/// One worker as the coordinator counts it. <see cref="SpeculativeCopies"/>: copies of other workers' straggling
+/// shards it was sent; <see cref="SpeculativeWins"/>: those whose result came first and counted.
+/// </summary>
 [MessagePackObject]
 public sealed record WorkerStatus(
     [property: Key(0)] string Name,
     [property: Key(1), MessagePackFormatter(typeof(EnumAsStringFormatter<WorkerState>))] WorkerState State,
     [property: Key(2)] int ShardsCompleted,
     [property: Key(3)] double MeanShardMilliseconds,
-    [property: Key(4)] int MissedDeadlines);
+    [property: Key(4)] int MissedDeadlines,
+    [property: Key(5)] int SpeculativeCopies = 0,
+    [property: Key(6)] int SpeculativeWins = 0);
 
 [MessagePackObject]
 public sealed record TrainingStatus(

@@ -117,11 +117,21 @@ public sealed class WorkerActor : ReceiveActor
 
     private void StartNext()
     {
+        // The coordinator opens a round only when the previous one is complete, so a queued request of an older
+        // round than another queued one is already done elsewhere (a straggler's backlog): skip it, not just the
+        // ones older than the last started.
+        foreach (var queued in _queue) _latestRound = Math.Max(_latestRound, queued.Request.Round);
         while (_queue.TryDequeue(out var next))
         {
             var (request, replyTo) = next;
             _latestRound = Math.Max(_latestRound, request.Round);
-            if (request.Round < _latestRound) continue; // an older round: finished without us
+            if (request.Round < _latestRound)
+            {
+                // An older round, finished without us. Still answered: the coordinator counts each request as
+                // outstanding until its answer, and a straggler that never answered would never look idle again.
+                replyTo.Tell(new WorkFailed(request.Round, request.Shard, $"skipped: round {request.Round} is over, a request of round {_latestRound} is queued"));
+                continue;
+            }
             var trainer = _trainer!;
             if (!trainer.TryLoadWeights(request))
             {

@@ -80,6 +80,11 @@ public static partial class TrainCommand
         Description = "Times one shard may be given to workers (after deaths, failures, missed deadlines, non-finite results) before the run fails.",
         DefaultValueFactory = _ => TrainingPlan.DefaultMaxShardAttempts,
     };
+    private static readonly Option<bool> NoSpeculateOption = new("--no-speculate")
+    {
+        Description = "Do not give a straggling training shard to an idle worker as well (speculative copies: the first result counts, the weights are " +
+            "the same either way); on by default, see bench/README.md \"Stragglers\".",
+    };
     private static readonly Option<int> PsShardsOption = new("--ps-shards")
     {
         Description = "Parameter servers, each owning one contiguous range of the weights (balanced in bytes) and averaging and updating only it; " +
@@ -127,7 +132,7 @@ public static partial class TrainCommand
         ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, PrecisionOption, CompressOption, ChannelsLastOption, WorkersOption, ThreadsOption,
         EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
         DatasetOption, DataOption, AugmentOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption,
-        JoinTimeoutOption, MaxShardAttemptsOption, PsShardsOption, OutputOption,
+        JoinTimeoutOption, MaxShardAttemptsOption, NoSpeculateOption, PsShardsOption, OutputOption,
     ];
 
     private static IEnumerable<Option> RunOptions() =>

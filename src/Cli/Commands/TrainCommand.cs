@@ -145,6 +145,7 @@ public static partial class TrainCommand
         {
             JoinTimeout = TimeSpan.FromSeconds(joinTimeout),
             MaxShardAttempts = maxAttempts,
+            Speculate = !Get<bool>(NoSpeculateOption),
         };
         var output = (string?)value(OutputOption) ?? Path.Combine("runs", $"{model.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
         return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output) { ParameterServers = servers, Compression = compression };
@@ -251,7 +252,11 @@ public static partial class TrainCommand
     /// <summary>Per worker, the training shards it delivered: shows who did the work (and that late joiners got some).</summary>
     private static void ReportWorkers(TrainingOutcome outcome)
     {
-        foreach (var worker in outcome.Workers) Console.WriteLine($"  {worker.Name}: {worker.ShardsCompleted} training shards");
+        foreach (var worker in outcome.Workers)
+        {
+            Console.WriteLine($"  {worker.Name}: {worker.ShardsCompleted} training shards" +
+                (worker.SpeculativeCopies > 0 ? $", {worker.SpeculativeCopies} speculative copies ({worker.SpeculativeWins} won)" : ""));
+        }
     }
 
     /// <summary>How this invocation runs, beyond the job itself: cluster or one process, checkpoints, resume.</summary>

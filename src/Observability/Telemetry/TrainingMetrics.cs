@@ -28,6 +28,8 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
     private readonly Histogram<double> _stepDuration;
     private readonly Histogram<double> _phaseDuration;
     private readonly Histogram<double> _workerShardDuration;
+    // The coordinator's cumulative per-worker counts from its latest status; read at scrape time by observable counters.
+    private readonly Dictionary<string, (int Copies, int Wins)> _speculation = new(StringComparer.Ordinal);
 
     public TrainingMetrics(RunTelemetry telemetry, string meterName = DefaultMeterName)
     {
@@ -46,6 +48,11 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
             advice: durations);
         _workerShardDuration = _meter.CreateHistogram("distributed_worker_shard_duration", "s",
             "Per worker: time from sending a training shard to receiving its gradient.", advice: durations);
+
+        _meter.CreateObservableCounter("distributed_worker_speculative_copies", () => Speculation(s => s.Copies),
+            description: "Per worker: speculative copies of other workers' straggling training shards it was sent.");
+        _meter.CreateObservableCounter("distributed_worker_speculative_wins", () => Speculation(s => s.Wins),
+            description: "Per worker: speculative copies whose result came before the straggler's and counted.");
 
         _meter.CreateObservableGauge("distributed_images_per_second", () => Finite(telemetry.Latest().ImagesPerSecond),
             description: "Training throughput, smoothed over recent steps.");
@@ -119,6 +126,22 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
     }
 
     public void OnHealth(HealthSample health) => _healthSamples.Add(1);
+
+    public void OnStatus(TrainingStatus status)
+    {
+        lock (_speculation)
+        {
+            foreach (var worker in status.Workers) _speculation[worker.Name] = (worker.SpeculativeCopies, worker.SpeculativeWins);
+        }
+    }
+
+    private IEnumerable<Measurement<long>> Speculation(Func<(int Copies, int Wins), int> count)
+    {
+        lock (_speculation)
+        {
+            return _speculation.Select(w => new Measurement<long>(count(w.Value), new KeyValuePair<string, object?>("worker", w.Key))).ToArray();
+        }
+    }
 
     public void OnTimings(StepTimings timings)
     {

@@ -55,6 +55,26 @@ public sealed class WorkerFaultTests() : Akka.TestKit.Xunit2.TestKit(AkkaTestCon
         await ExpectTerminatedAsync(worker, Patience);
     }
 
+    /// <summary>
+    /// The coordinator opens a round only after the previous one is complete, so while a straggler computes, the
+    /// shards queued behind it for rounds a newer queued round superseded were done elsewhere (by speculative copies):
+    /// it skips them instead of working through the backlog.
+    /// </summary>
+    [Fact]
+    public async Task A_slow_worker_skips_queued_shards_of_rounds_a_newer_queued_round_superseded()
+    {
+        var (worker, stateLength) = await ConfiguredAsync(FaultPlanParser.ParseForNode(["slow=20x"]) with { CrashExitsProcess = false });
+        for (var round = 1; round <= 3; round++) worker.Tell(new WorkRequest(round, WorkKind.Train, 0, 0, round, [1, 2, 3, 4], new float[stateLength]), TestActor);
+
+        Assert.Equal(1, (await ExpectMsgAsync<WorkCompleted>(Patience)).Round);
+        // Round 2 is skipped, and answered as skipped so that the coordinator stops counting it as outstanding.
+        var skipped = await ExpectMsgAsync<WorkFailed>(Patience);
+        Assert.Equal(2, skipped.Round);
+        Assert.StartsWith("skipped: round 2 is over", skipped.Reason);
+        Assert.Equal(3, (await ExpectMsgAsync<WorkCompleted>(Patience)).Round);
+        await ExpectNoMsgAsync(TimeSpan.FromSeconds(1));
+    }
+
     [Fact]
     public void A_slow_shard_sleeps_its_factor_minus_one_times_the_measured_compute_and_reports_the_total()
     {

@@ -25,6 +25,13 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
+    public void Speculative_copies_of_straggling_shards_are_on_unless_no_speculate_turns_them_off()
+    {
+        Assert.True(TrainCommand.Parse().Plan.Speculate);
+        Assert.False(TrainCommand.Parse("--no-speculate").Plan.Speculate);
+    }
+
+    [Fact]
     public void The_learning_rate_scales_linearly_with_the_global_batch()
     {
         Assert.Equal(0.4, TrainCommand.Parse("--batch-size", "512").Plan.Schedule.PeakLearningRate, 9);
