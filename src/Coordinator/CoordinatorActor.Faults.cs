@@ -22,6 +22,7 @@ public sealed partial class CoordinatorActor
         // Every request is answered once, whatever its round: a failure of a finished round (a skipped backlog
         // request) still ends what the worker owed, so it is counted before the round is looked up.
         if (_roster.TryGet(Sender, out var worker)) worker.Answered();
+        NoteLateOriginal(message.Round, message.Shard, finished: false);
         if (_book.Find(message.Round, message.Shard) is not { } shard || DropFailedCopy(shard)) return;
         if (shard.Result is not null || !Equals(shard.Assignee, Sender)) return;
         Reassign(shard, $"its worker failed: {message.Reason}");

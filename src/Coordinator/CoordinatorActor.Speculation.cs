@@ -22,12 +22,26 @@ public sealed partial class CoordinatorActor
         if (_plan.Speculate && round.Kind == WorkKind.Train) Timers.StartPeriodicTimer(SpeculationTimer, SpeculationCheck.Instance, SpeculationTick);
     }
 
-    /// <summary>The round's shards are all in: their times join the distribution the next rounds are judged by.</summary>
+    /// <summary>
+    /// The round's shards are all in: their times join the distribution the next rounds are judged by, and the times
+    /// of the shards their first worker finished join the evidence of what copies win (a copy's win waits for the
+    /// original's late result, <see cref="NoteLateOriginal"/>).
+    /// </summary>
     private void RoundShardsDone(RoundBook<IActorRef>.Round round)
     {
         Timers.Cancel(SpeculationTimer);
-        if (round.Kind == WorkKind.Train) _stragglers.StepFinished(round.Shards.Select(s => s.TurnaroundMilliseconds));
+        if (round.Kind != WorkKind.Train) return;
+        _stragglers.StepFinished(round.Shards.Select(s => s.TurnaroundMilliseconds));
+        foreach (var shard in round.Shards.Where(s => !s.WonByCopy)) _stragglers.OriginalFinished(shard.TurnaroundMilliseconds);
     }
+
+    /// <summary>A copy won its shard: the original's result, when it comes, is discarded but still timed.</summary>
+    private void AwaitLateOriginal(RoundBook<IActorRef>.Round round, RoundBook<IActorRef>.ShardTask shard)
+    {
+        if (shard.Assignee is { } original) _stragglers.CopyWon(round.Id, shard.Index, original, round.StartedMilliseconds + shard.SentMilliseconds);
+    }
+
+    private void NoteLateOriginal(long round, int shard, bool finished) => _stragglers.Answered(round, shard, Sender, Now, finished);
 
     /// <summary>Checked on the timer and whenever a shard completes (that frees a worker).</summary>
     private void Speculate()

@@ -176,9 +176,11 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
                 RefuseNonFinite(_book.Current!.Shards[message.Shard], Sender, $"its loss is {message.LossSum}");
                 return;
             case RoundBook<IActorRef>.Admission.RoundOver:
+                NoteLateOriginal(message.Round, message.Shard, finished: true);
                 Discard(message, "its round is over");
                 return;
             case RoundBook<IActorRef>.Admission.AlreadyAnswered:
+                NoteLateOriginal(message.Round, message.Shard, finished: true);
                 Discard(message, "the shard already has a result");
                 return;
             case RoundBook<IActorRef>.Admission.Mismatch:
@@ -190,7 +192,11 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         shard.Complete(message, Sender, known ? worker.Name : "unknown", Now - round.StartedMilliseconds);
         Timers.Cancel(TimerKey(round.Id, shard.Index));
         if (known && round.Kind == WorkKind.Train) worker.Delivered(message.ComputeMilliseconds);
-        if (known && shard.WonByCopy) worker.CopyWon();
+        if (shard.WonByCopy)
+        {
+            if (known) worker.CopyWon();
+            AwaitLateOriginal(round, shard);
+        }
         if (!round.IsComplete)
         {
             Speculate();

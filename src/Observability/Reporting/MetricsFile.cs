@@ -36,6 +36,7 @@ public sealed class MetricsFile : ITrainingObserver, IDisposable
         test_loss = Finite(epoch.TestLoss), test_accuracy = Finite(epoch.TestAccuracy), images_per_second = epoch.ImagesPerSecond, seconds = epoch.Seconds,
         resident_bytes = ProcessMemory.ResidentBytes(), managed_heap_bytes = ProcessMemory.LiveManagedBytes(),
         samples_applied = epoch.Samples?.Applied, samples_duplicated = epoch.Samples?.Duplicated, samples_dropped = epoch.Samples?.Dropped,
+        at = DateTimeOffset.UtcNow,
     });
 
     public void OnNotice(TrainingNotice notice) => Write(new { type = "notice", text = notice.Text, at = DateTimeOffset.UtcNow });

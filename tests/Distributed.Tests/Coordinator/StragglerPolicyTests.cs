@@ -110,6 +110,104 @@ public sealed class StragglerPolicyTests
         Assert.Equal(150, policy.Threshold([])!.Value, 9);
     }
 
+    private static StragglerPolicy<string> WithEvidence(params double[] originals)
+    {
+        var policy = WithHistory([100, 100, 100, 100]);
+        foreach (var time in originals) policy.OriginalFinished(time);
+        return policy;
+    }
+
+    [Fact]
+    public void Jitter_that_ends_soon_after_the_threshold_raises_it_above_the_jitter()
+    {
+        // Equal workers: most shards take one median, a few run to 1.6–2.2 medians and then finish on their own.
+        // A copy started at 1.5 medians would finish near 2.5 and lose every time.
+        var jitter = Enumerable.Repeat(100.0, 40).Concat([160, 180, 200, 220]).ToArray();
+        var policy = WithEvidence(jitter);
+
+        Assert.Equal(2.2, policy.EvidenceFactor(), 9);
+        Assert.Empty(policy.Choose([], [Running(0, C, 210)], [A]));
+        // Past all of the jitter a copy still starts: a worker that turns slow is not ignored.
+        Assert.Single(policy.Choose([], [Running(0, C, 230)], [A]));
+    }
+
+    [Fact]
+    public void A_slow_workers_shards_keep_the_configured_factor()
+    {
+        // One worker of three at 3×: of the shards past 1.5 medians, all ran past 2.5, where a copy would have finished.
+        var originals = Enumerable.Range(0, 30).SelectMany(_ => new[] { 100.0, 100.0, 300.0 }).Concat([160, 180]).ToArray();
+        var policy = WithEvidence(originals);
+
+        Assert.Equal(StragglerPolicy<string>.DefaultFactor, policy.EvidenceFactor(), 9);
+        Assert.Single(policy.Choose([], [Running(0, C, 160)], [A]));
+    }
+
+    [Fact]
+    public void A_worker_that_turns_slow_after_jitter_brings_the_factor_back_down_within_a_few_steps()
+    {
+        var policy = WithEvidence(Enumerable.Repeat(100.0, 40).Concat([160, 180, 200, 220]).ToArray());
+        Assert.True(policy.EvidenceFactor() > 2);
+
+        // Four steps of three shards with one of them 4× slow (its late original results, as the coordinator reports them).
+        for (var step = 0; step < 4; step++)
+            foreach (var time in new[] { 100.0, 100.0, 400.0 }) policy.OriginalFinished(time);
+
+        Assert.Equal(StragglerPolicy<string>.DefaultFactor, policy.EvidenceFactor(), 9);
+    }
+
+    [Fact]
+    public void Evidence_is_only_the_recent_shards_and_waits_for_a_distribution()
+    {
+        var empty = new StragglerPolicy<string>();
+        empty.OriginalFinished(10_000);
+        empty.StepFinished([100, 100, 100]);
+        // Reported before there was a median: not counted, so the factor is the configured one.
+        Assert.Equal(StragglerPolicy<string>.DefaultFactor, empty.EvidenceFactor(), 9);
+
+        var policy = WithEvidence([160, 170, 180, 190]);
+        Assert.True(policy.EvidenceFactor() > StragglerPolicy<string>.DefaultFactor);
+        for (var i = 0; i < StragglerPolicy<string>.EvidenceShards; i++) policy.OriginalFinished(100);
+        Assert.Equal(StragglerPolicy<string>.DefaultFactor, policy.EvidenceFactor(), 9);
+    }
+
+    [Fact]
+    public void The_late_original_of_a_shard_a_copy_won_is_what_the_evidence_records()
+    {
+        // Jitter has raised the factor; then a worker turns 4× slow and copies win its shards. The copies finish at
+        // about 2.5 medians, so only the originals' late results show how slow the worker is.
+        var policy = WithEvidence(Enumerable.Repeat(100.0, 40).Concat([160, 180, 200, 220]).ToArray());
+        for (var round = 1L; round <= 4; round++)
+        {
+            policy.CopyWon(round, 2, C, sentAt: 1000 * round);
+            var factor = policy.EvidenceFactor();
+            policy.Answered(round, 2, A, now: 1000 * round + 400, finished: true);   // not the original: ignored
+            policy.Answered(round, 1, C, now: 1000 * round + 400, finished: true);   // another shard: ignored
+            Assert.Equal(factor, policy.EvidenceFactor(), 9);
+            if (round == 1) Assert.True(factor > 2);
+            policy.Answered(round, 2, C, now: 1000 * round + 400, finished: true);
+            policy.Answered(round, 2, C, now: 1000 * round + 900, finished: true);   // counted once
+        }
+
+        // 4 late originals at 4 medians against 4 jitter shards: copies at 1.5 medians win half the time.
+        Assert.Equal(StragglerPolicy<string>.DefaultFactor, policy.EvidenceFactor(), 9);
+    }
+
+    [Fact]
+    public void A_failed_or_never_coming_original_adds_no_evidence()
+    {
+        var policy = WithEvidence(Enumerable.Repeat(100.0, 40).Concat([160, 180, 200, 220]).ToArray());
+        var before = policy.EvidenceFactor();
+
+        policy.CopyWon(1, 0, C, sentAt: 0);
+        policy.Answered(1, 0, C, now: 5000, finished: false);
+        policy.Answered(1, 0, C, now: 6000, finished: true);   // the wait ended with the failure
+        policy.CopyWon(2, 0, D, sentAt: 0);
+        policy.CopyWon(2 + StragglerPolicy<string>.LateOriginalRounds + 1, 0, A, sentAt: 0);
+        policy.Answered(2, 0, D, now: 5000, finished: true);   // given up: too many rounds ago
+
+        Assert.Equal(before, policy.EvidenceFactor(), 9);
+    }
+
     [Fact]
     public void Settings_that_would_copy_every_shard_or_never_judge_are_refused()
     {
