@@ -1,9 +1,9 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The peer we measure ourselves against (issue 15): PyTorch DDP, gloo, N processes x 1 thread, fp32, training the
 same network on the same data with the same recipe as `distributed train`'s defaults, written for this bench.
 
-  python3 bench/Reference/ddp_resnet.py --max-steps 200           # throughput: img/s over steps 20..200
-  python3 bench/Reference/ddp_resnet.py --epochs 3                  # accuracy after the same epochs as ours
+  /usr/bin/python3 bench/Reference/ddp_resnet.py --max-steps 200           # throughput: img/s over steps 20..200
+  /usr/bin/python3 bench/Reference/ddp_resnet.py --epochs 3                  # accuracy after the same epochs as ours
 
 Network: CIFAR-style ResNet-20 (He et al. 2016, 4.2) for 1x28x28 input: 3x3 stem, stages of 3 blocks at 16/32/64
 channels, the parameter-free option-A shortcut (stride-2 subsampling plus zero channels), batch norm, global average
