@@ -44,13 +44,22 @@ public sealed partial class CoordinatorActor
     {
         if (shard.Attempts >= _plan.MaxShardAttempts)
         {
-            Fail($"shard {shard.Index} of step {_book.Current!.Step} was given to workers {shard.Attempts} times without a result " +
+            Fail($"shard {shard.Index} of step {shard.Round.Step} was given to workers {shard.Attempts} times without a result " +
                 $"(--max-shard-attempts {_plan.MaxShardAttempts}); last: {reason}");
             return;
         }
         _reassignedShards++;
+        if (Stale && shard.Round.Kind == WorkKind.Train)
+        {
+            // Under bounded staleness shards go to free workers only (a busy worker would queue it behind its own),
+            // and the oldest step's shards go first: the next free worker takes it.
+            shard.Orphan();
+            Notify($"step {shard.Round.Step} shard {shard.Index} reassigned because {reason}; it goes to the next free worker");
+            Dispatch();
+            return;
+        }
         var target = _roster.ReassignmentTarget(shard.Assignee, shard.NonFiniteFrom);
-        Notify($"step {_book.Current!.Step} shard {shard.Index} reassigned because {reason}" + (target is null ? "; waiting for a worker" : $"; now on {target.Name}"));
+        Notify($"step {shard.Round.Step} shard {shard.Index} reassigned because {reason}" + (target is null ? "; waiting for a worker" : $"; now on {target.Name}"));
         if (target is null)
         {
             shard.Orphan();
@@ -61,6 +70,11 @@ public sealed partial class CoordinatorActor
 
     private void AssignOrphanedShards()
     {
+        if (Stale && _book.Current is not { Kind: WorkKind.Evaluate })
+        {
+            Dispatch();
+            return;
+        }
         if (_book.Current is not { } round) return;
         foreach (var shard in round.Orphans.ToList())
         {
@@ -89,7 +103,7 @@ public sealed partial class CoordinatorActor
     /// </summary>
     private void RefuseNonFinite(RoundBook<IActorRef>.ShardTask shard, IActorRef from, string reason)
     {
-        var round = _book.Current!;
+        var round = shard.Round;
         _refusedContributions++;
         shard.RefuseNonFinite(from);
         var name = _roster.TryGet(from, out var worker) ? worker.Name : "a departed worker";

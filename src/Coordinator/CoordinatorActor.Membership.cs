@@ -48,7 +48,10 @@ public sealed partial class CoordinatorActor
         if (!_roster.Remove(message.ActorRef, out var worker)) return;
         Notify($"worker {worker.Name} is gone ({_roster.LiveCount} live)");
         PublishStatus();
-        if (_book.Current is not { } round) return;
-        foreach (var shard in round.HeldBy(message.ActorRef).ToList()) Reassign(shard, $"its worker {worker.Name} is gone");
+        // Every open round: under bounded staleness the worker may hold a shard of any open step (at most one in all).
+        foreach (var round in _book.OpenRounds.ToList())
+        {
+            foreach (var shard in round.HeldBy(message.ActorRef).ToList()) Reassign(shard, $"its worker {worker.Name} is gone");
+        }
     }
 }

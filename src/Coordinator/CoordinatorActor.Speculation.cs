@@ -17,9 +17,15 @@ public sealed partial class CoordinatorActor
 
     private readonly StragglerPolicy<IActorRef> _stragglers = new();
 
+    /// <summary>
+    /// Off under bounded staleness: there a free worker takes a later step's shard instead of copying a straggler's,
+    /// which is the same use of its time without computing anything twice.
+    /// </summary>
+    private bool Speculating => _plan.Speculate && !Stale;
+
     private void WatchForStragglers(RoundBook<IActorRef>.Round round)
     {
-        if (_plan.Speculate && round.Kind == WorkKind.Train) Timers.StartPeriodicTimer(SpeculationTimer, SpeculationCheck.Instance, SpeculationTick);
+        if (Speculating && round.Kind == WorkKind.Train) Timers.StartPeriodicTimer(SpeculationTimer, SpeculationCheck.Instance, SpeculationTick);
     }
 
     /// <summary>
@@ -46,7 +52,7 @@ public sealed partial class CoordinatorActor
     /// <summary>Checked on the timer and whenever a shard completes (that frees a worker).</summary>
     private void Speculate()
     {
-        if (!_plan.Speculate || _book.Current is not { Kind: WorkKind.Train } round || round.IsComplete) return;
+        if (!Speculating || _book.Current is not { Kind: WorkKind.Train } round || round.IsComplete) return;
         var idle = _roster.Assignable().Where(w => w.Outstanding == 0).ToList();
         if (idle.Count == 0) return;
         var now = Now - round.StartedMilliseconds;

@@ -24,6 +24,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     private readonly IActorRef _observer;
     private readonly WorkerRoster<IActorRef> _roster = new();
     private readonly RoundBook<IActorRef> _book = new();
+    private readonly StepWindow _window;
     // Time since the coordinator started: a Stopwatch, or the simulated clock of `distributed simulate`.
     private readonly Func<TimeSpan> _elapsed;
     // Names this coordinator's run in every request; answers must echo it (round numbers restart with each coordinator).
@@ -36,6 +37,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     private int _refusedContributions;
     private int _reassignedShards;
     private int _discardedResults;
+    // The weights version the run started at minus its first step: version = steps applied + this (0 unless a checkpoint says otherwise).
+    private long _versionOffset;
 
     public CoordinatorActor(TrainingPlan plan, ConfigureWorker configuration, IActorRef parameterServer, PublishedWeights weights, IActorRef observer,
         Func<TimeSpan>? elapsed = null)
@@ -47,6 +50,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         _parameterServer = parameterServer;
         _observer = observer;
         _weights = weights;
+        _window = new StepWindow(plan.Staleness);
         Become(WaitingForWorkers);
     }
 
@@ -115,6 +119,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         _order = new SampleOrder(_data!.TrainCount, _plan.Seed, _plan.GlobalBatch);
         _progress = new RunProgress(_plan, _plan.StartStep, _order, _data.TestCount);
         _ledger = new SampleLedger(_data.TrainCount);
+        _versionOffset = _weights.Version - _plan.StartStep;
         Timers.Cancel("join");
         _log.Info("Training starts: {0} steps ({1} per epoch), {2} workers", _progress.TotalSteps, _progress.StepsPerEpoch, _roster.LiveCount);
         Become(Training);
@@ -125,6 +130,9 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     {
         switch (_progress.NextRound())
         {
+            case RunProgress.Next.TrainStep when Stale:
+                Dispatch();
+                break;
             case RunProgress.Next.TrainStep:
                 _progress.StepStarting(_elapsed().TotalSeconds);
                 var batch = _order.BatchOf(_progress.Step);
@@ -166,14 +174,17 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
                 Notify($"worker {worker.Name} answered again and is back in rotation");
             }
         }
-        switch (_book.Admit(message, Sender, _runId, _weights.Version, _weights.State.Length))
+        var admission = Stale
+            ? _book.Admit(message, Sender, _runId, VersionFits, _weights.State.Length)
+            : _book.Admit(message, Sender, _runId, _weights.Version, _weights.State.Length);
+        switch (admission)
         {
             case RoundBook<IActorRef>.Admission.NotAssigned:
                 Discard(message, "it comes from a worker the shard was not given to");
                 return;
             case RoundBook<IActorRef>.Admission.NotFinite:
                 _discardedResults++;
-                RefuseNonFinite(_book.Current!.Shards[message.Shard], Sender, $"its loss is {message.LossSum}");
+                RefuseNonFinite(_book.Find(message.Round, message.Shard)!, Sender, $"its loss is {message.LossSum}");
                 return;
             case RoundBook<IActorRef>.Admission.RoundOver:
                 NoteLateOriginal(message.Round, message.Shard, finished: true);
@@ -187,8 +198,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
                 Discard(message, "it does not match the shard (weights version, sample count or buffer size)");
                 return;
         }
-        var round = _book.Current!;
-        var shard = round.Shards[message.Shard];
+        var shard = _book.Find(message.Round, message.Shard)!;
+        var round = shard.Round;
         shard.Complete(message, Sender, known ? worker.Name : "unknown", Now - round.StartedMilliseconds);
         Timers.Cancel(TimerKey(round.Id, shard.Index));
         if (known && round.Kind == WorkKind.Train) worker.Delivered(message.ComputeMilliseconds);
@@ -199,7 +210,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         }
         if (!round.IsComplete)
         {
-            Speculate();
+            if (Stale) Dispatch();
+            else Speculate();
             return;
         }
         RoundShardsDone(round);
@@ -207,14 +219,21 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         if (round.Kind == WorkKind.Train)
         {
             round.ShardsDoneMilliseconds = Now - round.StartedMilliseconds;
-            var contributions = round.Shards.Select(s => new ShardContribution(s.Index, s.Result!.Samples, s.Result.Buffer!)).ToArray();
-            _parameterServer.Tell(new ApplyStep(round.Step, _plan.Schedule.At(round.Step, _progress.StepsPerEpoch, _progress.TotalSteps), contributions,
-                IncludeGradient: IsHealthStep(round)));
+            // Steps are applied in order: a later step whose shards are all in waits for the older ones (bounded staleness).
+            if (ReferenceEquals(round, _book.Current)) SendToServer(round);
+            Dispatch();
         }
         else
         {
             CompleteEvaluation(round);
         }
+    }
+
+    private void SendToServer(RoundBook<IActorRef>.Round round)
+    {
+        var contributions = round.Shards.Select(s => new ShardContribution(s.Index, s.Result!.Samples, s.Result.Buffer!)).ToArray();
+        _parameterServer.Tell(new ApplyStep(round.Step, _plan.Schedule.At(round.Step, _progress.StepsPerEpoch, _progress.TotalSteps), contributions,
+            IncludeGradient: IsHealthStep(round)));
     }
 
     private void HandleStepApplied(StepApplied message)
@@ -225,8 +244,9 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         _ledger.Apply(round.Epoch, round.Shards.Select(s => s.Indices));
         var epochEnded = _progress.StepApplied(round.Samples, round.LossSum, round.Correct, _elapsed().TotalSeconds);
         var stepMilliseconds = Now - round.StartedMilliseconds;
+        var maxStaleness = RecordStaleness(round);
         _observer.Tell(new StepCompleted(round.Step, round.Epoch, round.Samples, _progress.LastLoss, (double)round.Correct / round.Samples,
-            message.LearningRate, message.GradientNorm, stepMilliseconds, round.Shards.Length, _progress.StepsPerEpoch));
+            message.LearningRate, message.GradientNorm, stepMilliseconds, round.Shards.Length, _progress.StepsPerEpoch, maxStaleness));
         _observer.Tell(StepReport.Timings(round, message, stepMilliseconds));
         if (IsHealthStep(round) && StepReport.Health(round, message, weightsBefore) is { } health) _observer.Tell(health);
         PublishStatus();
@@ -234,7 +254,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
 
         if (!epochEnded)
         {
-            StartNextRound();
+            if (Stale) ApplyNextOrDispatch();
+            else StartNextRound();
             return;
         }
         if (_progress.EvaluatesEachEpoch)
@@ -282,9 +303,12 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
 
     private void Assign(RoundBook<IActorRef>.ShardTask shard, WorkerRoster<IActorRef>.Entry worker)
     {
-        var round = _book.Current!;
+        var round = shard.Round;
         shard.AssignTo(worker.Worker, Now - round.StartedMilliseconds);
-        var sendState = worker.HeldVersion != _weights.Version;
+        // A training shard leaves the worker's running statistics changed (ShardTrainer reloads them), and under
+        // bounded staleness a worker often takes two shards on one version: send the weights with every training
+        // shard then, rather than pay a WeightsMissing round trip (synchronous mode moves to a new version each step anyway).
+        var sendState = worker.HeldVersion != _weights.Version || (Stale && round.Kind == WorkKind.Train);
         worker.HeldVersion = _weights.Version;
         worker.Sent();
         worker.Worker.Tell(Request(round, shard, sendState));
@@ -295,7 +319,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
 
     private WorkRequest Request(RoundBook<IActorRef>.Round round, RoundBook<IActorRef>.ShardTask shard, bool withState) =>
         new(round.Id, round.Kind, round.Epoch, shard.Index, _weights.Version, shard.Indices, withState ? _weights.State : null,
-            ProbeHealth: IsHealthStep(round), RunId: _runId);
+            ProbeHealth: IsHealthStep(round), RunId: _runId, OldestOpenRound: Stale ? _book.Current!.Id : 0);
 
     private string NotEnoughWorkers()
     {

@@ -3,40 +3,85 @@ using Distributed.Protocol;
 namespace Distributed.Coordinator;
 
 /// <summary>
-/// The book of the round in flight (a training step or an evaluation pass): its shards, who holds each, and which
-/// results count. Only the first matching result for a shard of the current round is accepted, so no gradient is
+/// The book of the rounds in flight (training steps or an evaluation pass): their shards, who holds each, and which
+/// results count. Only the first matching result for a shard of an open round is accepted, so no gradient is
 /// applied twice or dropped. Round ids grow over the coordinator's life, so an answer to an older round is recognised.
+/// Synchronous training and evaluation keep one round open at a time; bounded staleness (<see cref="StepWindow"/>)
+/// keeps several training rounds open, oldest first, and closes them in that order as their steps are applied.
 /// </summary>
 public sealed class RoundBook<TWorker> where TWorker : class
 {
+    private readonly List<Round> _open = [];
     private long _nextId = 1;
 
-    public Round? Current { get; private set; }
+    /// <summary>The oldest open round (the only one in synchronous mode), or null.</summary>
+    public Round? Current => _open.Count > 0 ? _open[0] : null;
+
+    /// <summary>The open rounds, oldest first.</summary>
+    public IReadOnlyList<Round> OpenRounds => _open;
+
+    /// <summary>The newest open round, or null.</summary>
+    public Round? Newest => _open.Count > 0 ? _open[^1] : null;
 
     public Round Open(WorkKind kind, int epoch, long step, int[][] shards, double startedMilliseconds)
     {
-        Current = new Round(_nextId++, kind, epoch, step, shards.Select((indices, i) => new ShardTask(i, indices)).ToArray(), startedMilliseconds);
-        return Current;
+        var round = new Round(_nextId++, kind, epoch, step, shards.Select((indices, i) => new ShardTask(i, indices)).ToArray(), startedMilliseconds);
+        _open.Add(round);
+        return round;
     }
 
-    public void Close() => Current = null;
+    /// <summary>Closes the oldest open round (the one whose step was just applied, or the finished evaluation).</summary>
+    public void Close()
+    {
+        if (_open.Count > 0) _open.RemoveAt(0);
+    }
 
-    /// <summary>The shard a message names, when it belongs to the current round and the index is one of its shards.</summary>
-    public ShardTask? Find(long round, int shard) =>
-        Current is { } current && current.Id == round && shard >= 0 && shard < current.Shards.Length ? current.Shards[shard] : null;
+    /// <summary>The shard a message names, when it belongs to an open round and the index is one of its shards.</summary>
+    public ShardTask? Find(long round, int shard)
+    {
+        foreach (var open in _open)
+        {
+            if (open.Id == round) return shard >= 0 && shard < open.Shards.Length ? open.Shards[shard] : null;
+        }
+        return null;
+    }
 
     /// <summary>
-    /// Whether a worker's answer counts for its shard: it must name this run and the current round, come from a
+    /// The shard a free worker takes under bounded staleness: the first shard without a result or a holder of the
+    /// oldest open round that has one; null when every open shard is held or done (the caller may then open the next step).
+    /// </summary>
+    /// A worker whose result for a shard was refused (non-finite) is not given that shard again.
+    public ShardTask? NextUnassigned(TWorker worker)
+    {
+        foreach (var round in _open)
+        {
+            foreach (var shard in round.Shards)
+            {
+                if (shard.Result is null && shard.Assignee is null && !shard.NonFiniteFrom.Any(w => ReferenceEquals(w, worker))) return shard;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Whether a worker's answer counts for its shard: it must name this run and an open round, come from a
     /// worker the shard was given to, be the shard's first answer, and match the step's weights version, the
     /// shard's sample count and the state length; its loss must be a finite number.
     /// </summary>
-    public Admission Admit(WorkCompleted result, TWorker from, long runId, long weightsVersion, int stateLength)
+    public Admission Admit(WorkCompleted result, TWorker from, long runId, long weightsVersion, int stateLength) =>
+        Admit(result, from, runId, (_, version) => version == weightsVersion, stateLength);
+
+    /// <summary>
+    /// As above, with the weights versions a round accepts decided by <paramref name="versionFits"/> (bounded
+    /// staleness accepts any version within the bound, <see cref="StepWindow.Admits"/>).
+    /// </summary>
+    public Admission Admit(WorkCompleted result, TWorker from, long runId, Func<Round, long, bool> versionFits, int stateLength)
     {
         if (result.RunId != runId || Find(result.Round, result.Shard) is not { } shard) return Admission.RoundOver;
         if (!shard.WasGivenTo(from)) return Admission.NotAssigned;
         if (shard.Result is not null) return Admission.AlreadyAnswered;
-        var round = Current!;
-        if (result.WeightsVersion != weightsVersion || result.Samples != shard.Indices.Length
+        var round = shard.Round;
+        if (!versionFits(round, result.WeightsVersion) || result.Samples != shard.Indices.Length
             || (round.Kind == WorkKind.Train && result.Buffer?.Length != stateLength))
             return Admission.Mismatch;
         if (!double.IsFinite(result.LossSum)) return Admission.NotFinite;
@@ -45,14 +90,25 @@ public sealed class RoundBook<TWorker> where TWorker : class
 
     public enum Admission { Accepted, RoundOver, NotAssigned, AlreadyAnswered, Mismatch, NotFinite }
 
-    public sealed class Round(long id, WorkKind kind, int epoch, long step, ShardTask[] shards, double startedMilliseconds)
+    public sealed class Round
     {
-        public long Id { get; } = id;
-        public WorkKind Kind { get; } = kind;
-        public int Epoch { get; } = epoch;
-        public long Step { get; } = step;
-        public ShardTask[] Shards { get; } = shards;
-        public double StartedMilliseconds { get; } = startedMilliseconds;
+        public Round(long id, WorkKind kind, int epoch, long step, ShardTask[] shards, double startedMilliseconds)
+        {
+            Id = id;
+            Kind = kind;
+            Epoch = epoch;
+            Step = step;
+            Shards = shards;
+            StartedMilliseconds = startedMilliseconds;
+            foreach (var shard in shards) shard.Round = this;
+        }
+
+        public long Id { get; }
+        public WorkKind Kind { get; }
+        public int Epoch { get; }
+        public long Step { get; }
+        public ShardTask[] Shards { get; }
+        public double StartedMilliseconds { get; }
         public double ShardsDoneMilliseconds { get; set; }
 
         public bool IsComplete => Shards.All(s => s.Result is not null);
@@ -67,6 +123,9 @@ public sealed class RoundBook<TWorker> where TWorker : class
     {
         public int Index { get; } = index;
         public int[] Indices { get; } = indices;
+
+        /// <summary>The round the shard belongs to (set as the round is made).</summary>
+        public Round Round { get; internal set; } = null!;
         private readonly List<TWorker> _givenTo = [];
         private readonly List<TWorker> _nonFiniteFrom = [];
 

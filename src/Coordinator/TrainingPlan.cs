@@ -9,6 +9,9 @@ namespace Distributed.Coordinator;
 /// <see cref="MaxNonFiniteResults"/> non-finite results before a worker is taken out of rotation.
 /// <see cref="Speculate"/> lets an idle worker compute a copy of a straggling training shard (see
 /// <see cref="StragglerPolicy{TWorker}"/>); the first result counts, so it changes the speed, never the weights.
+/// <see cref="Staleness"/> s (bounded staleness, <see cref="StepWindow"/>): 0 is synchronous SGD; s ≥ 1 lets up to
+/// s + 1 steps be open at once, so a step's gradient may be computed on weights up to s steps old. That changes the
+/// math (docs/stragglers.md), and speculation is off with it: a free worker takes a later step's shard instead.
 /// </summary>
 public sealed record TrainingPlan(
     int Epochs,
@@ -26,6 +29,7 @@ public sealed record TrainingPlan(
     public int MaxShardAttempts { get; init; } = DefaultMaxShardAttempts;
     public int MaxNonFiniteResults { get; init; } = DefaultMaxNonFiniteResults;
     public bool Speculate { get; init; } = DefaultSpeculate;
+    public int Staleness { get; init; }
 
     public static readonly TimeSpan DefaultJoinTimeout = TimeSpan.FromMinutes(10);
     public const int DefaultMaxShardAttempts = 8;

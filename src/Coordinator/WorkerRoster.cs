@@ -63,9 +63,20 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
         return (others.Count > 0 ? others : assignable).OrderBy(w => w.Outstanding).FirstOrDefault();
     }
 
+    /// <summary>
+    /// A training shard this worker computed was applied with staleness <paramref name="staleness"/>; a worker that
+    /// has left since is found by name among the gone ones, and an unknown one is not counted.
+    /// </summary>
+    public void GradientApplied(TWorker? worker, string? name, int staleness)
+    {
+        var entry = worker is not null && _workers.TryGetValue(worker, out var present) ? present
+            : name is not null && _gone.TryGetValue(name, out var gone) ? gone : null;
+        entry?.GradientApplied(staleness);
+    }
+
     public IReadOnlyList<WorkerStatus> Status() =>
         All.Select(w => new WorkerStatus(w.Name, w.State, w.Completed, w.Completed == 0 ? 0 : w.TotalMilliseconds / w.Completed, w.MissedDeadlines,
-            w.SpeculativeCopies, w.SpeculativeWins)).ToArray();
+            w.SpeculativeCopies, w.SpeculativeWins, Staleness: w.Staleness)).ToArray();
 
     /// <summary>One worker's standing and counters.</summary>
     public sealed class Entry(TWorker worker, string name)
@@ -85,6 +96,10 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
         /// <summary>Speculative copies of other workers' straggling shards this worker was given, and how many of them won.</summary>
         public int SpeculativeCopies { get; private set; }
         public int SpeculativeWins { get; private set; }
+        /// <summary>The staleness of this worker's applied training gradients (all 0 in synchronous mode).</summary>
+        public StalenessTally Staleness { get; private set; } = StalenessTally.Empty;
+
+        public void GradientApplied(int staleness) => Staleness = Staleness.Plus(staleness);
 
         public void Sent() => Outstanding++;
 
@@ -110,6 +125,7 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
             Completed += earlier.Completed;
             TotalMilliseconds += earlier.TotalMilliseconds;
             MissedDeadlines += earlier.MissedDeadlines;
+            Staleness = Staleness.Plus(earlier.Staleness);
         }
 
         /// <summary>Results refused for holding NaN or infinity.</summary>

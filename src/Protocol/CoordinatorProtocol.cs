@@ -42,6 +42,8 @@ public static class WorkerStates
 /// <summary>
 /// One worker as the coordinator counts it. <see cref="SpeculativeCopies"/>: copies of other workers' straggling
 /// shards it was sent; <see cref="SpeculativeWins"/>: those whose result came first and counted.
+/// <see cref="Staleness"/>: how stale the gradients of its applied training shards were (bounded staleness,
+/// <c>--staleness s</c>); null from a coordinator that does not say.
 /// </summary>
 [MessagePackObject]
 public sealed record WorkerStatus(
@@ -51,7 +53,29 @@ public sealed record WorkerStatus(
     [property: Key(3)] double MeanShardMilliseconds,
     [property: Key(4)] int MissedDeadlines,
     [property: Key(5)] int SpeculativeCopies = 0,
-    [property: Key(6)] int SpeculativeWins = 0);
+    [property: Key(6)] int SpeculativeWins = 0,
+    // Keys 7 and 8 belong to the backup-workers branch (shard-time telemetry); 9 is bounded staleness's.
+    [property: Key(9)] StalenessTally? Staleness = null);
+
+/// <summary>
+/// The staleness τ of applied training gradients: a shard of step t computed on weights version t − τ (τ = 0 in
+/// synchronous mode; at most s with <c>--staleness s</c>). <see cref="Shards"/> counted, the sum of their τ and the largest.
+/// </summary>
+[MessagePackObject]
+public sealed record StalenessTally(
+    [property: Key(0)] long Shards,
+    [property: Key(1)] long Sum,
+    [property: Key(2)] int Max)
+{
+    public static StalenessTally Empty { get; } = new(0, 0, 0);
+
+    [IgnoreMember]
+    public double Mean => Shards == 0 ? 0 : (double)Sum / Shards;
+
+    public StalenessTally Plus(int staleness) => new(Shards + 1, Sum + staleness, Math.Max(Max, staleness));
+
+    public StalenessTally Plus(StalenessTally other) => new(Shards + other.Shards, Sum + other.Sum, Math.Max(Max, other.Max));
+}
 
 [MessagePackObject]
 public sealed record TrainingStatus(
@@ -63,7 +87,10 @@ public sealed record TrainingStatus(
     [property: Key(5)] double LastLoss,
     [property: Key(6)] double ImagesPerSecond) : IProtocolMessage;
 
-/// <summary>A training step whose gradient was applied, exactly once.</summary>
+/// <summary>
+/// A training step whose gradient was applied, exactly once. <see cref="MaxStaleness"/>: the largest τ among its
+/// shards (each computed on weights version t − τ); always 0 in synchronous mode.
+/// </summary>
 [MessagePackObject]
 public sealed record StepCompleted(
     [property: Key(0)] long Step,
@@ -75,7 +102,8 @@ public sealed record StepCompleted(
     [property: Key(6)] double GradientNorm,
     [property: Key(7)] double StepMilliseconds,
     [property: Key(8)] int Workers,
-    [property: Key(9)] int StepsPerEpoch) : IProtocolMessage;
+    [property: Key(9)] int StepsPerEpoch,
+    [property: Key(10)] int MaxStaleness = 0) : IProtocolMessage;
 
 [MessagePackObject]
 public sealed record EpochCompleted(

@@ -42,6 +42,9 @@ public sealed record WorkerConfigured(
 /// the weights of <see cref="WeightsVersion"/> when the coordinator believes the worker lacks them.
 /// <see cref="RunId"/> names the coordinator's run (round numbers restart with each coordinator); the answer echoes it.
 /// <see cref="ProbeHealth"/> asks a training shard to also measure gradient health (<see cref="ShardHealth"/>).
+/// <see cref="OldestOpenRound"/> (bounded staleness, <c>--staleness s</c> ≥ 1): the oldest round still open when the
+/// request was sent, since several training rounds are open at once; a worker drops a queued request only when its
+/// round is older than that. 0 (synchronous mode, an older coordinator): only one round is open, the request's own.
 /// </summary>
 [MessagePackObject]
 public sealed record WorkRequest(
@@ -53,7 +56,8 @@ public sealed record WorkRequest(
     [property: Key(5)] int[] SampleIndices,
     [property: Key(6)] float[]? State,
     [property: Key(7)] bool ProbeHealth = false,
-    [property: Key(8)] long RunId = 0) : IProtocolMessage;
+    [property: Key(8)] long RunId = 0,
+    [property: Key(9)] long OldestOpenRound = 0) : IProtocolMessage;
 
 /// <summary>
 /// The answer to a <see cref="WorkRequest"/>. For training, <see cref="Buffer"/> is

@@ -9,7 +9,7 @@ namespace Distributed.Worker;
 /// Holds a model replica and computes shards for the coordinator. Work runs on the worker's own compute thread
 /// and comes back as a message, so the actor stays responsive (status, new requests) while it computes.
 /// Requests that arrive while busy wait in a queue; requests for rounds the coordinator has moved past are
-/// dropped unanswered, since their shards were completed elsewhere. A configuration that arrives while a shard
+/// skipped (answered as skipped), since their shards were completed elsewhere. A configuration that arrives while a shard
 /// computes or another configuration loads (a new coordinator, a resumed run) waits until that is done; every
 /// configuration gets exactly one answer, in order.
 /// A <see cref="FaultPlan"/> makes it rehearse failures (NaN gradients, a crash, a hang, slowness) at given training
@@ -117,19 +117,20 @@ public sealed class WorkerActor : ReceiveActor
 
     private void StartNext()
     {
-        // The coordinator opens a round only when the previous one is complete, so a queued request of an older
-        // round than another queued one is already done elsewhere (a straggler's backlog): skip it, not just the
-        // ones older than the last started.
-        foreach (var queued in _queue) _latestRound = Math.Max(_latestRound, queued.Request.Round);
+        // In synchronous mode the coordinator opens a round only when the previous one is complete, so a queued
+        // request of an older round than another queued one is already done elsewhere (a straggler's backlog): skip
+        // it, not just the ones older than the last started. Under bounded staleness several rounds are open at once
+        // and each request names the oldest still open: only rounds older than that are over.
+        foreach (var queued in _queue) _latestRound = Math.Max(_latestRound, OpenFrom(queued.Request));
         while (_queue.TryDequeue(out var next))
         {
             var (request, replyTo) = next;
-            _latestRound = Math.Max(_latestRound, request.Round);
+            _latestRound = Math.Max(_latestRound, OpenFrom(request));
             if (request.Round < _latestRound)
             {
                 // An older round, finished without us. Still answered: the coordinator counts each request as
                 // outstanding until its answer, and a straggler that never answered would never look idle again.
-                replyTo.Tell(new WorkFailed(request.Round, request.Shard, $"skipped: round {request.Round} is over, a request of round {_latestRound} is queued"));
+                replyTo.Tell(new WorkFailed(request.Round, request.Shard, $"skipped: round {request.Round} is over, the coordinator has moved on to round {_latestRound}"));
                 continue;
             }
             var trainer = _trainer!;
@@ -163,6 +164,9 @@ public sealed class WorkerActor : ReceiveActor
         }
         Become(Idle);
     }
+
+    /// <summary>The oldest round the coordinator still had open when it sent <paramref name="request"/>: its own in synchronous mode.</summary>
+    private static long OpenFrom(WorkRequest request) => request.OldestOpenRound > 0 ? request.OldestOpenRound : request.Round;
 
     /// <summary>A rehearsed hang: alive and reachable (the node still heartbeats), but nothing is ever answered.</summary>
     private void Hung() => ReceiveAny(_ => { });

@@ -85,6 +85,13 @@ public static partial class TrainCommand
         Description = "Do not give a straggling training shard to an idle worker as well (speculative copies: the first result counts, the weights are " +
             "the same either way); on by default, see bench/README.md \"Stragglers\".",
     };
+    private static readonly Option<int> StalenessOption = new("--staleness")
+    {
+        Description = "Bounded staleness s (stale-synchronous SGD): up to s + 1 steps are open at once, so a step's gradient may be computed on " +
+            $"weights up to s steps old and fast workers need not wait for a straggler; 0 (the default) is synchronous SGD, bit for bit; at most {StepWindow.MaxStaleness}. " +
+            "Turns speculative copies off. What it changes in the math: docs/stragglers.md.",
+        DefaultValueFactory = _ => 0,
+    };
     private static readonly Option<int> PsShardsOption = new("--ps-shards")
     {
         Description = "Parameter servers, each owning one contiguous range of the weights (balanced in bytes) and averaging and updating only it; " +
@@ -132,7 +139,7 @@ public static partial class TrainCommand
         ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, PrecisionOption, CompressOption, ChannelsLastOption, WorkersOption, ThreadsOption,
         EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
         DatasetOption, DataOption, AugmentOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption,
-        JoinTimeoutOption, MaxShardAttemptsOption, NoSpeculateOption, PsShardsOption, OutputOption,
+        JoinTimeoutOption, MaxShardAttemptsOption, NoSpeculateOption, StalenessOption, PsShardsOption, OutputOption,
     ];
 
     private static IEnumerable<Option> RunOptions() =>

@@ -129,6 +129,9 @@ public static partial class TrainCommand
         if (maxAttempts < 1) throw new ArgumentException($"--max-shard-attempts {maxAttempts} must be at least 1");
         var servers = Get<int>(PsShardsOption);
         if (servers < 1 || servers > MaxParameterServers) throw new ArgumentException($"--ps-shards {servers} must be between 1 and {MaxParameterServers}");
+        var staleness = Get<int>(StalenessOption);
+        if (staleness < 0 || staleness > StepWindow.MaxStaleness)
+            throw new ArgumentException($"--staleness {staleness} must be between 0 (synchronous) and {StepWindow.MaxStaleness} steps");
         var dataPath = (string?)value(DataOption);
         if (dataPath is not null && !Directory.Exists(dataPath)) throw new ArgumentException($"--data '{dataPath}' is not a directory");
         if (dataset == DatasetCatalog.Cifar10Name && dataPath is null) throw new ArgumentException("--dataset cifar10 needs --data DIR (the folder with data_batch_*.bin)");
@@ -146,6 +149,7 @@ public static partial class TrainCommand
             JoinTimeout = TimeSpan.FromSeconds(joinTimeout),
             MaxShardAttempts = maxAttempts,
             Speculate = !Get<bool>(NoSpeculateOption),
+            Staleness = staleness,
         };
         var output = (string?)value(OutputOption) ?? Path.Combine("runs", $"{model.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
         return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output) { ParameterServers = servers, Compression = compression };

@@ -27,6 +27,7 @@ public sealed class MetricsFile : ITrainingObserver, IDisposable
     {
         type = "step", step = step.Step, epoch = step.Epoch, samples = step.Samples, loss = step.Loss, accuracy = step.Accuracy,
         learning_rate = step.LearningRate, gradient_norm = step.GradientNorm, step_ms = step.StepMilliseconds, workers = step.Workers,
+        staleness = step.MaxStaleness,
         at = DateTimeOffset.UtcNow,
     });
 

@@ -49,10 +49,11 @@ public sealed record Membership(int Live, int Joining, int Unreachable, int Reje
 /// <summary>
 /// One worker. <see cref="StragglerScore"/>: its shard time (sent → answered) over the step's median shard time,
 /// smoothed over recent steps: 1 is typical, 1.5 means half again as slow as the median worker.
+/// <see cref="Staleness"/>: how stale its applied gradients were (bounded staleness; all 0 in synchronous mode).
 /// </summary>
 public sealed record WorkerFigures(
     string Name, WorkerState State, long Shards, double? MeanShardMilliseconds, double? LastShardMilliseconds, double? StragglerScore,
-    double? SlowestFraction, int MissedDeadlines, IReadOnlyList<long> Histogram);
+    double? SlowestFraction, int MissedDeadlines, IReadOnlyList<long> Histogram, StalenessTally? Staleness = null);
 
 public sealed record StepPoint(
     long Step, int Epoch, double Loss, double Accuracy, double LearningRate, double GradientNorm, double ImagesPerSecond,

@@ -19,6 +19,9 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
     /// <summary>Seconds: 1 ms to 10 s covers a tiny test model's shard and a slow remote worker's step.</summary>
     private static readonly double[] DurationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+    /// <summary>Steps of staleness: every value up to 8 apart, then coarser up to the largest bound accepted (StepWindow.MaxStaleness).</summary>
+    private static readonly long[] StalenessBuckets = [0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64];
+
     private readonly Meter _meter;
     private readonly Counter<long> _steps;
     private readonly Counter<long> _epochs;
@@ -28,8 +31,10 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
     private readonly Histogram<double> _stepDuration;
     private readonly Histogram<double> _phaseDuration;
     private readonly Histogram<double> _workerShardDuration;
+    private readonly Histogram<long> _stepStaleness;
     // The coordinator's cumulative per-worker counts from its latest status; read at scrape time by observable counters.
     private readonly Dictionary<string, (int Copies, int Wins)> _speculation = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StalenessTally> _staleness = new(StringComparer.Ordinal);
 
     public TrainingMetrics(RunTelemetry telemetry, string meterName = DefaultMeterName)
     {
@@ -49,6 +54,13 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
         _workerShardDuration = _meter.CreateHistogram("distributed_worker_shard_duration", "s",
             "Per worker: time from sending a training shard to receiving its gradient.", advice: durations);
 
+        _stepStaleness = _meter.CreateHistogram<long>("distributed_step_staleness", null,
+            "Per applied training step: the largest staleness τ of its shards (a shard of step t computed on weights t − τ; always 0 unless --staleness s >= 1).",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = StalenessBuckets });
+        _meter.CreateObservableGauge("distributed_worker_staleness_mean", () => Staleness(s => s.Mean),
+            description: "Per worker: mean staleness τ (steps) of its applied training gradients.");
+        _meter.CreateObservableGauge("distributed_worker_staleness_max", () => Staleness(s => s.Max),
+            description: "Per worker: largest staleness τ (steps) of its applied training gradients (at most --staleness).");
         _meter.CreateObservableCounter("distributed_worker_speculative_copies", () => Speculation(s => s.Copies),
             description: "Per worker: speculative copies of other workers' straggling training shards it was sent.");
         _meter.CreateObservableCounter("distributed_worker_speculative_wins", () => Speculation(s => s.Wins),
@@ -114,6 +126,7 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
         _steps.Add(1);
         _images.Add(step.Samples);
         _stepDuration.Record(step.StepMilliseconds / 1000);
+        _stepStaleness.Record(step.MaxStaleness);
     }
 
     public void OnEpoch(EpochCompleted epoch)
@@ -132,6 +145,18 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
         lock (_speculation)
         {
             foreach (var worker in status.Workers) _speculation[worker.Name] = (worker.SpeculativeCopies, worker.SpeculativeWins);
+        }
+        lock (_staleness)
+        {
+            foreach (var worker in status.Workers.Where(w => w.Staleness is { Shards: > 0 })) _staleness[worker.Name] = worker.Staleness!;
+        }
+    }
+
+    private IEnumerable<Measurement<double>> Staleness(Func<StalenessTally, double> value)
+    {
+        lock (_staleness)
+        {
+            return _staleness.Select(w => new Measurement<double>(value(w.Value), new KeyValuePair<string, object?>("worker", w.Key))).ToArray();
         }
     }
 

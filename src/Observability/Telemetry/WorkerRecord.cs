@@ -15,10 +15,11 @@ internal sealed class WorkerRecord
     public double StragglerScore { get; set; } = double.NaN;
     public double SlowestFraction { get; set; } = double.NaN;
     public int MissedDeadlines { get; set; }
+    public StalenessTally? Staleness { get; set; }
     public long[] Histogram { get; } = new long[ShardHistogram.Bounds.Count + 1];
 
     public WorkerFigures Figures(string name) => new(name, State, Shards, TimedShards == 0 ? null : TotalMilliseconds / TimedShards,
-        Known(LastMilliseconds), Known(StragglerScore), Known(SlowestFraction), MissedDeadlines, Histogram.ToArray());
+        Known(LastMilliseconds), Known(StragglerScore), Known(SlowestFraction), MissedDeadlines, Histogram.ToArray(), Staleness);
 
     /// <summary>NaN here means "not measured yet" (null).</summary>
     private static double? Known(double value) => double.IsNaN(value) ? null : value;

@@ -100,6 +100,58 @@ public sealed class RoundBookTests
         Assert.Equal(1, round.Shards[1].Attempts);
     }
 
+    [Fact]
+    public void Several_open_rounds_are_kept_oldest_first_found_by_id_and_closed_in_order()
+    {
+        var book = new RoundBook<string>();
+        var first = book.Open(WorkKind.Train, 0, 4, [[1], [2]], 0);
+        var second = book.Open(WorkKind.Train, 0, 5, [[3], [4]], 0);
+
+        Assert.Same(first, book.Current);
+        Assert.Same(second, book.Newest);
+        Assert.Same(second.Shards[1], book.Find(second.Id, 1));
+        Assert.Same(first, book.Find(first.Id, 0)!.Round);
+        book.Close();
+        Assert.Same(second, book.Current);
+        Assert.Null(book.Find(first.Id, 0));
+    }
+
+    [Fact]
+    public void A_free_worker_takes_the_oldest_open_rounds_first_unassigned_shard_but_not_one_it_returned_non_finite_values_for()
+    {
+        var book = new RoundBook<string>();
+        var first = book.Open(WorkKind.Train, 0, 0, [[1], [2]], 0);
+        var second = book.Open(WorkKind.Train, 0, 1, [[3], [4]], 0);
+        first.Shards[0].AssignTo("a", 0);
+        Assert.Same(first.Shards[1], book.NextUnassigned(Worker));
+        first.Shards[1].AssignTo("b", 0);
+        Assert.Same(second.Shards[0], book.NextUnassigned(Worker));
+
+        // Shard 0 of the first round lost its worker: it goes before the newer round's shards, except to a worker it was refused from.
+        first.Shards[0].Complete(Result(first.Id, 0, 0, 1), "a", "a", 1);
+        first.Shards[0].RefuseNonFinite("a");
+        first.Shards[0].Orphan();
+        Assert.Same(first.Shards[0], book.NextUnassigned("b"));
+        Assert.Same(second.Shards[0], book.NextUnassigned("a"));
+        second.Shards[0].AssignTo("c", 0);
+        second.Shards[1].AssignTo("c", 0);
+        Assert.Null(book.NextUnassigned("a"));
+    }
+
+    [Fact]
+    public void Under_bounded_staleness_a_result_counts_for_any_version_the_rule_accepts()
+    {
+        var book = new RoundBook<string>();
+        book.Open(WorkKind.Train, 0, 6, [[1]], 0);
+        var later = book.Open(WorkKind.Train, 0, 7, [[2]], 0);
+        later.Shards[0].AssignTo(Worker, 0);
+        var window = new StepWindow(1);
+        bool Fits(RoundBook<string>.Round round, long version) => window.Admits(round.Step, version, newestVersion: 6, versionOffset: 0);
+
+        Assert.Equal(RoundBook<string>.Admission.Accepted, book.Admit(Result(later.Id, 0, 6, 1), Worker, RunId, Fits, StateLength));
+        Assert.Equal(RoundBook<string>.Admission.Mismatch, book.Admit(Result(later.Id, 0, 5, 1), Worker, RunId, Fits, StateLength));
+    }
+
     private static WorkCompleted Result(long round, int shard, long version, int samples) =>
         new(round, WorkKind.Train, shard, version, samples, 1.0, 1, 5, new float[StateLength], RunId: RunId);
 }

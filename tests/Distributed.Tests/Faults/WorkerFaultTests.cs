@@ -75,6 +75,25 @@ public sealed class WorkerFaultTests() : Akka.TestKit.Xunit2.TestKit(AkkaTestCon
         await ExpectNoMsgAsync(TimeSpan.FromSeconds(1));
     }
 
+    /// <summary>
+    /// Under bounded staleness several training rounds are open at once, and each request names the oldest still
+    /// open: a queued request of an open round is computed, not skipped as a superseded one.
+    /// </summary>
+    [Fact]
+    public async Task A_worker_computes_queued_shards_of_rounds_still_open_under_bounded_staleness()
+    {
+        var (worker, stateLength) = await ConfiguredAsync(FaultPlanParser.ParseForNode(["slow=20x"]) with { CrashExitsProcess = false });
+        for (var round = 1; round <= 3; round++)
+            worker.Tell(new WorkRequest(round, WorkKind.Train, 0, 0, round, [1, 2, 3, 4], new float[stateLength], OldestOpenRound: 1), TestActor);
+
+        for (var round = 1; round <= 3; round++) Assert.Equal(round, (await ExpectMsgAsync<WorkCompleted>(Patience)).Round);
+        // Once the coordinator says round 4 is the oldest open one, a queued request of round 2 is over.
+        worker.Tell(new WorkRequest(4, WorkKind.Train, 0, 0, 4, [1, 2, 3, 4], new float[stateLength], OldestOpenRound: 4), TestActor);
+        worker.Tell(new WorkRequest(2, WorkKind.Train, 0, 0, 2, [1, 2, 3, 4], new float[stateLength], OldestOpenRound: 2), TestActor);
+        Assert.Equal(4, (await ExpectMsgAsync<WorkCompleted>(Patience)).Round);
+        Assert.StartsWith("skipped: round 2 is over", (await ExpectMsgAsync<WorkFailed>(Patience)).Reason);
+    }
+
     [Fact]
     public void A_slow_shard_sleeps_its_factor_minus_one_times_the_measured_compute_and_reports_the_total()
     {

@@ -32,6 +32,14 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
+    public void Staleness_is_zero_synchronous_unless_asked_for_and_the_plan_with_zero_is_the_plan_without_the_flag()
+    {
+        Assert.Equal(0, TrainCommand.Parse().Plan.Staleness);
+        Assert.Equal(TrainCommand.Parse().Plan, TrainCommand.Parse("--staleness", "0").Plan);
+        Assert.Equal(4, TrainCommand.Parse("--staleness", "4").Plan.Staleness);
+    }
+
+    [Fact]
     public void The_learning_rate_scales_linearly_with_the_global_batch()
     {
         Assert.Equal(0.4, TrainCommand.Parse("--batch-size", "512").Plan.Schedule.PeakLearningRate, 9);
@@ -65,6 +73,8 @@ public sealed class TrainCommandTests
     [InlineData("--depth twenty", "twenty")]
     [InlineData("--ps-shards 0", "--ps-shards 0 must be between 1 and 64")]
     [InlineData("--ps-shards 65", "--ps-shards 65 must be between 1 and 64")]
+    [InlineData("--staleness -1", "--staleness -1 must be between 0 (synchronous) and 64")]
+    [InlineData("--staleness 65", "--staleness 65 must be between 0 (synchronous) and 64")]
     public void A_bad_value_is_refused_with_a_message_naming_the_option_and_value(string arguments, string expected)
     {
         var error = Assert.Throws<ArgumentException>(() => TrainCommand.Parse(arguments.Split(' ')));

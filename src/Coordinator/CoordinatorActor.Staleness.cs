@@ -1,0 +1,69 @@
+using Akka.Actor;
+using Distributed.Protocol;
+
+namespace Distributed.Coordinator;
+
+// Bounded staleness (--staleness s ≥ 1): up to s + 1 training steps are open at once (StepWindow decides which). A
+// free worker takes the next unassigned shard of the oldest open step, or opens the next step when the window allows,
+// always with the newest weights; steps are applied one at a time, in order, each as soon as all its shards are in.
+// The averaging is the synchronous one (over samples, in shard order); what changes is that step t's shards may have
+// been computed on weights t − τ, 0 ≤ τ ≤ s, and τ is recorded per shard, per worker and per step.
+// Synchronous mode (s = 0) never comes here: StartRound deals a whole step and the next opens when it is applied.
+public sealed partial class CoordinatorActor
+{
+    private bool Stale => _plan.Staleness > 0;
+
+    /// <summary>A result under bounded staleness counts for a training step when its weights are within the bound; evaluation wants the newest.</summary>
+    private bool VersionFits(RoundBook<IActorRef>.Round round, long version) => round.Kind == WorkKind.Train
+        ? _window.Admits(round.Step, version, _weights.Version, _versionOffset)
+        : version == _weights.Version;
+
+    /// <summary>Gives every free worker (nothing outstanding) a shard: the oldest open step's first, then a newly opened step's.</summary>
+    private void Dispatch()
+    {
+        // An evaluation round is dealt whole by StartRound; training resumes when it is done.
+        if (!Stale || _book.Current is { Kind: WorkKind.Evaluate }) return;
+        foreach (var worker in _roster.Assignable().Where(w => w.Outstanding == 0))
+        {
+            var shard = _book.NextUnassigned(worker.Worker);
+            if (shard is null && OpenNextStep()) shard = _book.NextUnassigned(worker.Worker);
+            if (shard is null) continue;
+            Assign(shard, worker);
+        }
+    }
+
+    /// <summary>Opens the step after the newest open one when the window allows it; the shard split is the synchronous one.</summary>
+    private bool OpenNextStep()
+    {
+        var next = _book.Newest is { Kind: WorkKind.Train } newest ? newest.Step + 1 : _progress.Step;
+        if (!_window.MayOpen(next, _progress.Step, _progress.TotalSteps, _progress.StepsPerEpoch)) return false;
+        // The epoch's tally starts with its first step; the window never holds steps of two epochs.
+        if (next == _progress.Step) _progress.StepStarting(_elapsed().TotalSeconds);
+        var batch = _order.BatchOf(next);
+        var epoch = _order.EpochOf(next);
+        _ledger.Plan(epoch, batch);
+        var parts = ShardSplit.Parts(true, batch.Length, _roster.Assignable().Count, _plan.GlobalBatch);
+        _book.Open(WorkKind.Train, epoch, next, ShardSplit.Cut(batch, parts), Now);
+        return true;
+    }
+
+    /// <summary>After a step is applied: the next step goes to the server if its shards are all in, and the window has moved on.</summary>
+    private void ApplyNextOrDispatch()
+    {
+        if (_book.Current is { Kind: WorkKind.Train, IsComplete: true } next) SendToServer(next);
+        Dispatch();
+    }
+
+    /// <summary>Each applied shard's staleness τ goes to the worker that computed it; the step's largest is returned.</summary>
+    private int RecordStaleness(RoundBook<IActorRef>.Round round)
+    {
+        var max = 0;
+        foreach (var shard in round.Shards)
+        {
+            var staleness = (int)StepWindow.StalenessOf(round.Step, shard.Result!.WeightsVersion, _versionOffset);
+            max = Math.Max(max, staleness);
+            _roster.GradientApplied(shard.CompletedByWorker, shard.CompletedBy, staleness);
+        }
+        return max;
+    }
+}
