@@ -23,8 +23,12 @@ public sealed partial class CoordinatorActor
         // request) still ends what the worker owed, so it is counted before the round is looked up.
         if (_roster.TryGet(Sender, out var worker)) worker.Answered();
         NoteLateOriginal(message.Round, message.Shard, finished: false);
-        if (_book.Find(message.Round, message.Shard) is not { } shard || DropFailedCopy(shard)) return;
-        if (shard.Result is not null || !Equals(shard.Assignee, Sender)) return;
+        if (_book.Find(message.Round, message.Shard) is not { } shard || DropFailedCopy(shard) || shard.Result is not null || !Equals(shard.Assignee, Sender))
+        {
+            // The answer freed the worker (bounded staleness gives work to free workers only).
+            Dispatch();
+            return;
+        }
         Reassign(shard, $"its worker failed: {message.Reason}");
     }
 

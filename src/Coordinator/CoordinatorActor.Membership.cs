@@ -28,6 +28,7 @@ public sealed partial class CoordinatorActor
             return;
         }
         _data ??= new DataShape(message.TrainCount, message.TestCount);
+        if (message.ParameterCount > 0) _parameterCount = message.ParameterCount;
         worker.State = WorkerState.Live;
         Notify($"worker {message.WorkerName} is live ({_roster.LiveCount} live)");
         PublishStatus();

@@ -11,7 +11,40 @@ namespace Distributed.Coordinator;
 // Synchronous mode (s = 0) never comes here: StartRound deals a whole step and the next opens when it is applied.
 public sealed partial class CoordinatorActor
 {
+    // The states of the last s + 1 versions (the published arrays, not copies), for moving stale shards' running statistics (StaleStatistics).
+    private readonly Dictionary<long, float[]> _recentStates = new();
+    // Where the running statistics start in a state (from the workers' configuration; 0 while no worker said).
+    private int _parameterCount;
+
     private bool Stale => _plan.Staleness > 0;
+
+    /// <summary>A new version was published: it may be the base of shards of the next s steps.</summary>
+    private void RememberState()
+    {
+        if (!Stale) return;
+        _recentStates[_weights.Version] = _weights.State;
+        foreach (var old in _recentStates.Keys.Where(v => v < _weights.Version - _plan.Staleness).ToList()) _recentStates.Remove(old);
+    }
+
+    /// <summary>
+    /// Moves each stale shard's running statistics onto the weights the step is applied to (the newest version: steps
+    /// go to the server in order). Once per accepted result: a result sent again after a refusal is not moved twice.
+    /// </summary>
+    private void RebaseStatistics(RoundBook<IActorRef>.Round round)
+    {
+        if (!Stale || _parameterCount <= 0 || _parameterCount >= _weights.State.Length) return;
+        var now = _weights.State.AsSpan(_parameterCount);
+        foreach (var shard in round.Shards)
+        {
+            var result = shard.Result!;
+            if (shard.StatisticsRebased || result.WeightsVersion == _weights.Version) continue;
+            if (!_recentStates.TryGetValue(result.WeightsVersion, out var then))
+                throw new InvalidOperationException($"step {round.Step} shard {shard.Index}: no state of version {result.WeightsVersion} is kept " +
+                    $"(versions {_weights.Version - _plan.Staleness}..{_weights.Version} are)");
+            StaleStatistics.Rebase(result.Buffer!.AsSpan(_parameterCount), now, then.AsSpan(_parameterCount));
+            shard.StatisticsRebased = true;
+        }
+    }
 
     /// <summary>A result under bounded staleness counts for a training step when its weights are within the bound; evaluation wants the newest.</summary>
     private bool VersionFits(RoundBook<IActorRef>.Round round, long version) => round.Kind == WorkKind.Train

@@ -120,6 +120,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         _progress = new RunProgress(_plan, _plan.StartStep, _order, _data.TestCount);
         _ledger = new SampleLedger(_data.TrainCount);
         _versionOffset = _weights.Version - _plan.StartStep;
+        RememberState();
         Timers.Cancel("join");
         _log.Info("Training starts: {0} steps ({1} per epoch), {2} workers", _progress.TotalSteps, _progress.StepsPerEpoch, _roster.LiveCount);
         Become(Training);
@@ -231,6 +232,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
 
     private void SendToServer(RoundBook<IActorRef>.Round round)
     {
+        RebaseStatistics(round);
         var contributions = round.Shards.Select(s => new ShardContribution(s.Index, s.Result!.Samples, s.Result.Buffer!)).ToArray();
         _parameterServer.Tell(new ApplyStep(round.Step, _plan.Schedule.At(round.Step, _progress.StepsPerEpoch, _progress.TotalSteps), contributions,
             IncludeGradient: IsHealthStep(round)));
@@ -241,6 +243,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         if (_book.Current is not { Kind: WorkKind.Train } round || message.Step != round.Step) return;
         var weightsBefore = _weights.State;
         _weights = PublishedWeights.Of(message);
+        RememberState();
         _ledger.Apply(round.Epoch, round.Shards.Select(s => s.Indices));
         var epochEnded = _progress.StepApplied(round.Samples, round.LossSum, round.Correct, _elapsed().TotalSeconds);
         var stepMilliseconds = Now - round.StartedMilliseconds;
@@ -342,6 +345,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     {
         _discardedResults++;
         _log.Debug("Discarded result for round {0} shard {1}: {2}", message.Round, message.Shard, reason);
+        // The answer freed its worker: under bounded staleness that is when a free worker takes the next shard.
+        Dispatch();
     }
 
     private void Notify(string text)

@@ -181,9 +181,13 @@ public sealed class RoundBook<TWorker> where TWorker : class
         /// <summary>Nobody can take the shard now; it waits for a worker to join.</summary>
         public void Orphan() => Assignee = null;
 
+        /// <summary>The accepted result's running statistics were moved onto the weights its step is applied to (bounded staleness).</summary>
+        public bool StatisticsRebased { get; set; }
+
         public void Complete(WorkCompleted result, TWorker worker, string completedBy, double receivedMilliseconds)
         {
             Result = result;
+            StatisticsRebased = false;
             CompletedByWorker = worker;
             CompletedBy = completedBy;
             ReceivedMilliseconds = receivedMilliseconds;
