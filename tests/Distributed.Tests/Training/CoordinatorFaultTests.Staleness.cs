@@ -53,6 +53,32 @@ public sealed partial class CoordinatorFaultTests
     }
 
     /// <summary>
+    /// s = 1 with two running statistics after the 4 weights (10 and 20 at version 0). Step 0's shards (version 0)
+    /// return statistics 1 and 3: version 1 holds their mean, 2. Step 1's shards were computed on version 0 and return 3
+    /// and 5, i.e. 0.9·S₀ + 0.1·b; moved onto version 1 they become 0.9·S₁ + 0.1·b, so version 2 holds
+    /// 4 + 0.9·(2 − 10) and 4 + 0.9·(2 − 20), not 4: the running average goes on from version 1 instead of restarting from 0.
+    /// </summary>
+    [Fact]
+    public async Task Under_bounded_staleness_stale_running_statistics_are_moved_onto_the_weights_their_step_is_applied_to()
+    {
+        var (_, workers, _) = await StartRunWithServerAsync(workerCount: 2, shardTimeout: TimeSpan.FromSeconds(30), trainSamples: 8, batch: 4,
+            adjust: plan => plan with { Staleness = 1 }, initialState: [0f, 0f, 0f, 0f, 10f, 20f]);
+        var held = await workers[0].ExpectMsgAsync<WorkRequest>();
+        var step0B = await workers[1].ExpectMsgAsync<WorkRequest>();
+        workers[1].Reply(Gradient(step0B, [0f, 0f, 0f, 0f, 1f, 1f]));
+        var step1A = await workers[1].ExpectMsgAsync<WorkRequest>();
+        workers[1].Reply(Gradient(step1A, [0f, 0f, 0f, 0f, 3f, 3f]));
+        var step1B = await workers[1].ExpectMsgAsync<WorkRequest>();
+        workers[1].Reply(Gradient(step1B, [0f, 0f, 0f, 0f, 5f, 5f]));
+        workers[0].Reply(Gradient(held, [0f, 0f, 0f, 0f, 3f, 3f]));
+
+        var finished = await ExpectFinishedAsync();
+        Assert.Equal(2, finished.Steps);
+        Assert.Equal(4f + 0.9f * (2f - 10f), finished.State[4], 5);
+        Assert.Equal(4f + 0.9f * (2f - 20f), finished.State[5], 5);
+    }
+
+    /// <summary>
     /// s = 1: while step 0 waits for a slow worker, the free one computes step 1 but may not open step 2 (it would
     /// be 2 versions stale); once step 0 is in, it applies, step 1 goes to the server after it, and step 2 opens at once on
     /// the newest weights, version 1 (τ = 1).

@@ -138,11 +138,14 @@ public sealed partial class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
     }
 
     /// <param name="registered">How many of the <paramref name="workerCount"/> needed workers register and configure (default: all).</param>
+    /// <param name="initialState">[4 weights | running statistics]; default: 4 weights and no statistics.</param>
     private async Task<(IActorRef Coordinator, TestProbe[] Workers, IActorRef Server)> StartRunWithServerAsync(int workerCount, TimeSpan shardTimeout,
-        int trainSamples = TrainSamples, int batch = TrainSamples, Func<TrainingPlan, TrainingPlan>? adjust = null, int? registered = null)
+        int trainSamples = TrainSamples, int batch = TrainSamples, Func<TrainingPlan, TrainingPlan>? adjust = null, int? registered = null,
+        float[]? initialState = null)
     {
+        var state = initialState ?? InitialState;
         var server = Sys.ActorOf(ParameterServerGroup.Props(new ParameterServerSetup(
-            (float[])InitialState.Clone(), ParameterCount: 4, DecayMask: new float[4], new SgdSettings(0, false, 0))));
+            (float[])state.Clone(), ParameterCount: 4, DecayMask: new float[4], new SgdSettings(0, false, 0))));
         var plan = new TrainingPlan(Epochs: 1, GlobalBatch: batch, Seed: 3, new LearningRateSchedule(1.0, ScheduleKind.Constant, 0),
             MinimumWorkers: workerCount, ShardTimeout: shardTimeout);
         plan = adjust?.Invoke(plan) ?? plan;
@@ -154,7 +157,7 @@ public sealed partial class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
         {
             coordinator.Tell(new RegisterWorker($"worker-{i}"), workers[i].Ref);
             await workers[i].ExpectMsgAsync<ConfigureWorker>();
-            workers[i].Reply(new WorkerConfigured($"worker-{i}", InitialState.Length, trainSamples, 0));
+            workers[i].Reply(new WorkerConfigured($"worker-{i}", state.Length, trainSamples, 0, ParameterCount: 4));
         }
         return (coordinator, workers, server);
     }
