@@ -29,7 +29,8 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
           breakdownBars: document.querySelectorAll('#breakdown rect').length,
           lossLines: document.querySelectorAll('#loss-chart polyline').length,
           heatmap: document.getElementById('heatmap-legend').textContent,
-          coActivation: document.getElementById('coactivation').textContent
+          coActivation: document.getElementById('coactivation').textContent,
+          staleness: document.getElementById('staleness').textContent
         })
         """;
 
@@ -66,6 +67,8 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
             Assert.True(later["breakdownBars"]!.GetValue<int>() > 0, "no step-time breakdown bars");
             Assert.Equal(1, later["lossLines"]!.GetValue<int>());
             Assert.InRange(Number(later, "coActivation"), 0.01, 1);
+            // Synchronous mode: every applied gradient has staleness 0, and the line says so per worker.
+            Assert.Contains("worker-0 0.00 / 0", later["staleness"]!.GetValue<string>());
 
             var png = await browser.ScreenshotAsync();
             var path = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "TestResults", "dashboard.png"));
