@@ -69,6 +69,40 @@ public sealed class ResumeTests : IDisposable
         await host.StopAsync();
     }
 
+    /// <summary>
+    /// Bounded staleness: a checkpoint holds the state after the last applied step, the steps still open are simply
+    /// computed again after the resume, and the resumed run applies every remaining step once, in order, within the bound.
+    /// </summary>
+    [Fact]
+    public async Task A_run_under_bounded_staleness_stopped_after_a_checkpoint_resumes_and_applies_every_remaining_step_once()
+    {
+        using var host = TrainingHost.BuildLocal();
+        await host.StartAsync();
+        var system = TrainingHost.ActorSystemOf(host);
+        var job = Job(_directory) with { Plan = Job(_directory).Plan with { Staleness = 2 } };
+        var total = job.Plan.TotalSteps(512);
+        var parameterCount = RunModel.Build(job.Model, job.Plan.Seed).ParameterCount;
+        var writer = new CheckpointWriter(job, _directory, parameterCount, every: 10);
+        using var stop = new CancellationTokenSource();
+        var stopped = await TrainingRun.RunAsync(system, job, new CompositeObserverForTests(writer, new StopWhen(() => writer.LastWrittenStep >= 10, stop)),
+            InProcessWorkers.Of(job), stop.Token, new TrainingRun.RunOptions(Started: actors => writer.Attach(actors.ParameterServer)));
+        Assert.False(stopped.Succeeded);
+
+        var checkpoint = Checkpoint.Read(_directory);
+        Assert.InRange(checkpoint.Header.Step, 10, total - 1);
+        var steps = new StepsSeen();
+        var resumed = await TrainingRun.RunAsync(system, job, steps, InProcessWorkers.Of(job), CancellationToken.None,
+            new TrainingRun.RunOptions(new TrainingRun.ResumePoint(checkpoint.State, checkpoint.Momentum, checkpoint.Header.Step, checkpoint.Header.WeightsVersion)));
+        Assert.True(resumed.Succeeded, resumed.Failed?.Reason);
+
+        Assert.Equal(total, resumed.Finished!.Steps);
+        Assert.Equal(total, resumed.Parameters!.StepsApplied);
+        Assert.Equal(Enumerable.Range((int)checkpoint.Header.Step, (int)(total - checkpoint.Header.Step)).Select(i => (long)i), steps.Steps.Select(s => s.Step));
+        Assert.All(steps.Steps, s => Assert.InRange(s.MaxStaleness, 0, 2));
+        Assert.Equal(new SampleTally((total - checkpoint.Header.Step) * 32, 0, 0), resumed.Finished.Samples);
+        await host.StopAsync();
+    }
+
     [Fact]
     public async Task A_run_resumed_at_its_last_step_trains_nothing_more_and_reports_the_test_accuracy_of_its_final_weights()
     {
@@ -171,6 +205,12 @@ public sealed class ResumeTests : IDisposable
     }
 
     private sealed class Silent : ITrainingObserver;
+
+    private sealed class StepsSeen : ITrainingObserver
+    {
+        public List<StepCompleted> Steps { get; } = [];
+        public void OnStep(StepCompleted step) { lock (Steps) Steps.Add(step); }
+    }
 
     private sealed class StopWhen(Func<bool> condition, CancellationTokenSource stop) : ITrainingObserver
     {
