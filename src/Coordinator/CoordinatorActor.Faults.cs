@@ -11,7 +11,7 @@ public sealed partial class CoordinatorActor
     {
         if (_book.Find(message.Round, message.Shard) is not { } shard || !_roster.TryGet(Sender, out var worker)) return;
         if (DropFailedCopy(shard)) return;
-        if (shard.Result is not null || !Equals(shard.Assignee, Sender)) return;
+        if (shard.Result is not null || shard.Abandoned || !Equals(shard.Assignee, Sender)) return;
         worker.HeldVersion = message.HeldVersion;
         worker.Answered();
         Assign(shard, worker);
@@ -24,14 +24,14 @@ public sealed partial class CoordinatorActor
         if (_roster.TryGet(Sender, out var worker)) worker.Answered();
         NoteLateOriginal(message.Round, message.Shard, finished: false);
         if (_book.Find(message.Round, message.Shard) is not { } shard || DropFailedCopy(shard)) return;
-        if (shard.Result is not null || !Equals(shard.Assignee, Sender)) return;
+        if (shard.Result is not null || shard.Abandoned || !Equals(shard.Assignee, Sender)) return;
         Reassign(shard, $"its worker failed: {message.Reason}");
     }
 
     private void HandleShardDeadline(ShardDeadline message)
     {
         if (_book.Find(message.Round, message.Shard) is not { } shard) return;
-        if (shard.Result is not null || shard.Attempts != message.Attempt) return;
+        if (shard.Result is not null || shard.Abandoned || shard.Attempts != message.Attempt) return;
         if (shard.Assignee is { } late && _roster.TryGet(late, out var worker))
         {
             worker.MissedDeadline();
@@ -42,6 +42,7 @@ public sealed partial class CoordinatorActor
 
     private void Reassign(RoundBook<IActorRef>.ShardTask shard, string reason)
     {
+        if (LetGo(shard, reason)) return;
         if (shard.Attempts >= _plan.MaxShardAttempts)
         {
             Fail($"shard {shard.Index} of step {_book.Current!.Step} was given to workers {shard.Attempts} times without a result " +

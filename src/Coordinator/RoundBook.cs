@@ -6,6 +6,8 @@ namespace Distributed.Coordinator;
 /// The book of the round in flight (a training step or an evaluation pass): its shards, who holds each, and which
 /// results count. Only the first matching result for a shard of the current round is accepted, so no gradient is
 /// applied twice or dropped. Round ids grow over the coordinator's life, so an answer to an older round is recognised.
+/// A training round with backup workers is ready once its <see cref="BackupQuorum"/> of shards is in; the shards
+/// still missing then are abandoned, and their answers are refused like a finished round's.
 /// </summary>
 public sealed class RoundBook<TWorker> where TWorker : class
 {
@@ -13,9 +15,11 @@ public sealed class RoundBook<TWorker> where TWorker : class
 
     public Round? Current { get; private set; }
 
-    public Round Open(WorkKind kind, int epoch, long step, int[][] shards, double startedMilliseconds)
+    /// <param name="backupWorkers">Shards a training round may go without (<see cref="BackupQuorum"/>); evaluation rounds wait for all.</param>
+    public Round Open(WorkKind kind, int epoch, long step, int[][] shards, double startedMilliseconds, int backupWorkers = 0)
     {
-        Current = new Round(_nextId++, kind, epoch, step, shards.Select((indices, i) => new ShardTask(i, indices)).ToArray(), startedMilliseconds);
+        Current = new Round(_nextId++, kind, epoch, step, shards.Select((indices, i) => new ShardTask(i, indices)).ToArray(), startedMilliseconds,
+            BackupQuorum.For(kind, shards.Length, backupWorkers));
         return Current;
     }
 
@@ -34,6 +38,7 @@ public sealed class RoundBook<TWorker> where TWorker : class
     {
         if (result.RunId != runId || Find(result.Round, result.Shard) is not { } shard) return Admission.RoundOver;
         if (!shard.WasGivenTo(from)) return Admission.NotAssigned;
+        if (shard.Abandoned) return Admission.Abandoned;
         if (shard.Result is not null) return Admission.AlreadyAnswered;
         var round = Current!;
         if (result.WeightsVersion != weightsVersion || result.Samples != shard.Indices.Length
@@ -43,9 +48,9 @@ public sealed class RoundBook<TWorker> where TWorker : class
         return Admission.Accepted;
     }
 
-    public enum Admission { Accepted, RoundOver, NotAssigned, AlreadyAnswered, Mismatch, NotFinite }
+    public enum Admission { Accepted, RoundOver, NotAssigned, AlreadyAnswered, Mismatch, NotFinite, Abandoned }
 
-    public sealed class Round(long id, WorkKind kind, int epoch, long step, ShardTask[] shards, double startedMilliseconds)
+    public sealed class Round(long id, WorkKind kind, int epoch, long step, ShardTask[] shards, double startedMilliseconds, BackupQuorum quorum)
     {
         public long Id { get; } = id;
         public WorkKind Kind { get; } = kind;
@@ -54,13 +59,49 @@ public sealed class RoundBook<TWorker> where TWorker : class
         public ShardTask[] Shards { get; } = shards;
         public double StartedMilliseconds { get; } = startedMilliseconds;
         public double ShardsDoneMilliseconds { get; set; }
+        public BackupQuorum Quorum { get; } = quorum;
 
+        /// <summary>Every shard has a result (a synchronous round's condition).</summary>
         public bool IsComplete => Shards.All(s => s.Result is not null);
-        public IEnumerable<ShardTask> HeldBy(TWorker worker) => Shards.Where(s => s.Result is null && ReferenceEquals(s.Assignee, worker));
-        public IEnumerable<ShardTask> Orphans => Shards.Where(s => s.Result is null && s.Assignee is null);
-        public int Samples => Shards.Sum(s => s.Result!.Samples);
-        public double LossSum => Shards.Sum(s => s.Result!.LossSum);
-        public int Correct => Shards.Sum(s => s.Result!.Correct);
+
+        /// <summary>Enough shards have a result to apply the step: all of them, or all but the backup workers' share.</summary>
+        public bool IsReady => Quorum.IsMet(Shards.Count(s => s.Result is not null));
+
+        /// <summary>The shards whose results go into the step, in shard order (the order the parameter server sums them in).</summary>
+        public IEnumerable<ShardTask> Answered => Shards.Where(s => s.Result is not null);
+
+        /// <summary>The shards the step went without.</summary>
+        public IEnumerable<ShardTask> AbandonedShards => Shards.Where(s => s.Abandoned);
+
+        /// <summary>Shards still owed a result: not answered and not abandoned.</summary>
+        public IEnumerable<ShardTask> Unanswered => Shards.Where(s => s.Result is null && !s.Abandoned);
+
+        public IEnumerable<ShardTask> HeldBy(TWorker worker) => Unanswered.Where(s => ReferenceEquals(s.Assignee, worker));
+        public IEnumerable<ShardTask> Orphans => Unanswered.Where(s => s.Assignee is null);
+
+        /// <summary>
+        /// Whether a shard that just lost its worker need not be computed again: the answered shards and the open
+        /// ones still held by a worker reach the quorum without it (<see cref="BackupQuorum.CanLetGo"/>).
+        /// </summary>
+        public bool CanLetGo(ShardTask lost) =>
+            Quorum.CanLetGo(Answered.Count(), Unanswered.Count(s => !ReferenceEquals(s, lost) && s.Assignee is not null));
+
+        /// <summary>
+        /// The quorum is met: every shard without a result is abandoned, and its answers will be refused. Returns the
+        /// shards abandoned now (none for a complete round).
+        /// </summary>
+        public IReadOnlyList<ShardTask> AbandonRest()
+        {
+            if (!IsReady) throw new InvalidOperationException($"round {Id} is not ready: {Answered.Count()} of {Quorum.Required} shards needed are in");
+            var abandoned = Unanswered.ToList();
+            foreach (var shard in abandoned) shard.Abandon();
+            return abandoned;
+        }
+
+        public int Samples => Answered.Sum(s => s.Result!.Samples);
+        public double LossSum => Answered.Sum(s => s.Result!.LossSum);
+        public int Correct => Answered.Sum(s => s.Result!.Correct);
+        public int SkippedSamples => AbandonedShards.Sum(s => s.Indices.Length);
     }
 
     public sealed class ShardTask(int index, int[] indices)
@@ -119,8 +160,13 @@ public sealed class RoundBook<TWorker> where TWorker : class
             CopySentMilliseconds = sentMilliseconds;
         }
 
-        /// <summary>Nobody can take the shard now; it waits for a worker to join.</summary>
+        /// <summary>Nobody can take the shard now (or nobody need: backup workers); it waits for a worker to join.</summary>
         public void Orphan() => Assignee = null;
+
+        /// <summary>The step went ahead without this shard: no result of it counts any more.</summary>
+        public bool Abandoned { get; private set; }
+
+        internal void Abandon() => Abandoned = true;
 
         public void Complete(WorkCompleted result, TWorker worker, string completedBy, double receivedMilliseconds)
         {

@@ -9,6 +9,9 @@ namespace Distributed.Coordinator;
 /// <see cref="MaxNonFiniteResults"/> non-finite results before a worker is taken out of rotation.
 /// <see cref="Speculate"/> lets an idle worker compute a copy of a straggling training shard (see
 /// <see cref="StragglerPolicy{TWorker}"/>); the first result counts, so it changes the speed, never the weights.
+/// <see cref="BackupWorkers"/> (b, default 0) applies each training step with the first L − b of its L shards
+/// (<see cref="BackupQuorum"/>): faster with stragglers, but the step's gradient is then over fewer samples, and which
+/// ones depends on timing, so the weights are no longer reproducible; the skipped samples are counted in the ledger.
 /// </summary>
 public sealed record TrainingPlan(
     int Epochs,
@@ -26,6 +29,13 @@ public sealed record TrainingPlan(
     public int MaxShardAttempts { get; init; } = DefaultMaxShardAttempts;
     public int MaxNonFiniteResults { get; init; } = DefaultMaxNonFiniteResults;
     public bool Speculate { get; init; } = DefaultSpeculate;
+    public int BackupWorkers
+    {
+        get => _backupWorkers;
+        init => _backupWorkers = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(BackupWorkers), value, "backup workers must be >= 0");
+    }
+
+    private readonly int _backupWorkers;
 
     public static readonly TimeSpan DefaultJoinTimeout = TimeSpan.FromMinutes(10);
     public const int DefaultMaxShardAttempts = 8;

@@ -65,7 +65,7 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
 
     public IReadOnlyList<WorkerStatus> Status() =>
         All.Select(w => new WorkerStatus(w.Name, w.State, w.Completed, w.Completed == 0 ? 0 : w.TotalMilliseconds / w.Completed, w.MissedDeadlines,
-            w.SpeculativeCopies, w.SpeculativeWins)).ToArray();
+            w.SpeculativeCopies, w.SpeculativeWins, w.ShardTimes.Summary(), w.AbandonedShards)).ToArray();
 
     /// <summary>One worker's standing and counters.</summary>
     public sealed class Entry(TWorker worker, string name)
@@ -85,8 +85,14 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
         /// <summary>Speculative copies of other workers' straggling shards this worker was given, and how many of them won.</summary>
         public int SpeculativeCopies { get; private set; }
         public int SpeculativeWins { get; private set; }
+        /// <summary>Its recent training shards' compute times, every answer counted (accepted, late, abandoned or beaten by a copy).</summary>
+        public ShardTimeWindow ShardTimes { get; } = new();
+        /// <summary>Its training shards that a step went ahead without (backup workers).</summary>
+        public int AbandonedShards { get; private set; }
 
         public void Sent() => Outstanding++;
+
+        public void ShardAbandoned() => AbandonedShards++;
 
         public void Answered() => Outstanding = Math.Max(0, Outstanding - 1);
 
@@ -110,6 +116,8 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
             Completed += earlier.Completed;
             TotalMilliseconds += earlier.TotalMilliseconds;
             MissedDeadlines += earlier.MissedDeadlines;
+            AbandonedShards += earlier.AbandonedShards;
+            ShardTimes.Inherit(earlier.ShardTimes);
         }
 
         /// <summary>Results refused for holding NaN or infinity.</summary>

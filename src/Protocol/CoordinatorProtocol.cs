@@ -42,6 +42,8 @@ public static class WorkerStates
 /// <summary>
 /// One worker as the coordinator counts it. <see cref="SpeculativeCopies"/>: copies of other workers' straggling
 /// shards it was sent; <see cref="SpeculativeWins"/>: those whose result came first and counted.
+/// <see cref="ShardTimes"/>: its recent training shards' compute times (every shard it answered, counted or not);
+/// <see cref="AbandonedShards"/>: its training shards a step went ahead without (<c>--backup-workers</c>).
 /// </summary>
 [MessagePackObject]
 public sealed record WorkerStatus(
@@ -51,7 +53,21 @@ public sealed record WorkerStatus(
     [property: Key(3)] double MeanShardMilliseconds,
     [property: Key(4)] int MissedDeadlines,
     [property: Key(5)] int SpeculativeCopies = 0,
-    [property: Key(6)] int SpeculativeWins = 0);
+    [property: Key(6)] int SpeculativeWins = 0,
+    [property: Key(7)] ShardTimeSummary? ShardTimes = null,
+    [property: Key(8)] int AbandonedShards = 0);
+
+/// <summary>
+/// A worker's recent training shard times in milliseconds (the worker's own compute measurement, a rehearsed
+/// slowdown included): how many are summarised and their nearest-rank percentiles.
+/// </summary>
+[MessagePackObject]
+public sealed record ShardTimeSummary(
+    [property: Key(0)] int Count,
+    [property: Key(1)] double P50,
+    [property: Key(2)] double P90,
+    [property: Key(3)] double P99,
+    [property: Key(4)] double Max);
 
 [MessagePackObject]
 public sealed record TrainingStatus(
@@ -75,7 +91,8 @@ public sealed record StepCompleted(
     [property: Key(6)] double GradientNorm,
     [property: Key(7)] double StepMilliseconds,
     [property: Key(8)] int Workers,
-    [property: Key(9)] int StepsPerEpoch) : IProtocolMessage;
+    [property: Key(9)] int StepsPerEpoch,
+    [property: Key(10)] int SkippedSamples = 0) : IProtocolMessage;
 
 [MessagePackObject]
 public sealed record EpochCompleted(
@@ -91,19 +108,22 @@ public sealed record EpochCompleted(
 
 /// <summary>
 /// The sample ledger of one epoch (or a whole run): how many training samples were applied exactly once, how many
-/// were applied again (duplicated) and how many the epoch's order planned but no applied step contained (dropped).
-/// A clean ledger has Duplicated = Dropped = 0.
+/// were applied again (duplicated), how many the epoch's order planned but no applied step contained (dropped), and
+/// how many were deliberately left out because their shard was abandoned by backup workers (skipped, not dropped).
+/// A clean ledger has Duplicated = Dropped = 0; Applied + Skipped is then every planned sample.
 /// </summary>
 [MessagePackObject]
 public sealed record SampleTally(
     [property: Key(0)] long Applied,
     [property: Key(1)] long Duplicated,
-    [property: Key(2)] long Dropped)
+    [property: Key(2)] long Dropped,
+    [property: Key(3)] long Skipped = 0)
 {
     [IgnoreMember]
     public bool IsClean => Duplicated == 0 && Dropped == 0;
 
-    public SampleTally Plus(SampleTally other) => new(Applied + other.Applied, Duplicated + other.Duplicated, Dropped + other.Dropped);
+    public SampleTally Plus(SampleTally other) =>
+        new(Applied + other.Applied, Duplicated + other.Duplicated, Dropped + other.Dropped, Skipped + other.Skipped);
 }
 
 [MessagePackObject]
