@@ -85,6 +85,13 @@ public static partial class TrainCommand
         Description = "Do not give a straggling training shard to an idle worker as well (speculative copies: the first result counts, the weights are " +
             "the same either way); on by default, see bench/README.md \"Stragglers\".",
     };
+    private static readonly Option<int> BackupWorkersOption = new("--backup-workers")
+    {
+        Description = "Backup workers b (Chen et al. 2016): each training step is still cut into one shard per live worker, but applied as soon as " +
+            "all but b shards are in; the late shards are abandoned and their samples counted as skipped in the sample ledger. Must be below the " +
+            "workers (--workers, or --min-workers with --cluster); the weights then depend on timing. 0 (default): every shard, bit-exact synchronous SGD.",
+        DefaultValueFactory = _ => 0,
+    };
     private static readonly Option<int> PsShardsOption = new("--ps-shards")
     {
         Description = "Parameter servers, each owning one contiguous range of the weights (balanced in bytes) and averaging and updating only it; " +
@@ -132,7 +139,7 @@ public static partial class TrainCommand
         ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, PrecisionOption, CompressOption, ChannelsLastOption, WorkersOption, ThreadsOption,
         EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
         DatasetOption, DataOption, AugmentOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption,
-        JoinTimeoutOption, MaxShardAttemptsOption, NoSpeculateOption, PsShardsOption, OutputOption,
+        JoinTimeoutOption, MaxShardAttemptsOption, NoSpeculateOption, BackupWorkersOption, PsShardsOption, OutputOption,
     ];
 
     private static IEnumerable<Option> RunOptions() =>

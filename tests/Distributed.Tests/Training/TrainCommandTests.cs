@@ -32,6 +32,20 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
+    public void Backup_workers_are_off_unless_asked_for_and_what_they_mean_is_said_in_the_runs_numbers()
+    {
+        Assert.Equal(0, TrainCommand.Parse().Plan.BackupWorkers);
+        Assert.Null(TrainCommand.BackupWorkersLine(TrainCommand.Parse().Plan));
+        var plan = TrainCommand.Parse("--workers", "2", "--backup-workers", "1").Plan;
+        Assert.Equal(1, plan.BackupWorkers);
+        var line = TrainCommand.BackupWorkersLine(plan)!;
+        Assert.Contains("with 2 workers the first 1", line);
+        Assert.Contains("about 64 of the 128 samples", line);
+        // With --cluster the bound is --min-workers, known later; --workers does not limit it.
+        Assert.Equal(3, TrainCommand.Parse("--cluster", "--workers", "2", "--backup-workers", "3").Plan.BackupWorkers);
+    }
+
+    [Fact]
     public void The_learning_rate_scales_linearly_with_the_global_batch()
     {
         Assert.Equal(0.4, TrainCommand.Parse("--batch-size", "512").Plan.Schedule.PeakLearningRate, 9);
@@ -65,6 +79,8 @@ public sealed class TrainCommandTests
     [InlineData("--depth twenty", "twenty")]
     [InlineData("--ps-shards 0", "--ps-shards 0 must be between 1 and 64")]
     [InlineData("--ps-shards 65", "--ps-shards 65 must be between 1 and 64")]
+    [InlineData("--backup-workers -1", "--backup-workers -1 must be >= 0")]
+    [InlineData("--workers 2 --backup-workers 2", "--backup-workers 2 must be less than --workers 2")]
     public void A_bad_value_is_refused_with_a_message_naming_the_option_and_value(string arguments, string expected)
     {
         var error = Assert.Throws<ArgumentException>(() => TrainCommand.Parse(arguments.Split(' ')));
