@@ -29,7 +29,10 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
           breakdownBars: document.querySelectorAll('#breakdown rect').length,
           lossLines: document.querySelectorAll('#loss-chart polyline').length,
           heatmap: document.getElementById('heatmap-legend').textContent,
-          coActivation: document.getElementById('coactivation').textContent
+          coActivation: document.getElementById('coactivation').textContent,
+          detailHead: Array.from(document.querySelectorAll('#worker-detail-head th')).map(th => th.textContent).join('|'),
+          detailRows: document.querySelectorAll('#worker-detail tr').length,
+          detailP50: (document.querySelector('#worker-detail tr td:nth-child(3)') || { textContent: '' }).textContent
         })
         """;
 
@@ -66,6 +69,10 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
             Assert.True(later["breakdownBars"]!.GetValue<int>() > 0, "no step-time breakdown bars");
             Assert.Equal(1, later["lossLines"]!.GetValue<int>());
             Assert.InRange(Number(later, "coActivation"), 0.01, 1);
+            // The per-worker detail table: shard-time percentiles from the coordinator, copies, abandoned shards.
+            Assert.Equal("worker|shards timed|p50|p90|p99|max|copies started|copies won|shards abandoned", later["detailHead"]!.GetValue<string>());
+            Assert.Equal(2, later["detailRows"]!.GetValue<int>());
+            Assert.True(Number(later, "detailP50") > 0, $"p50 shows '{later["detailP50"]}'");
 
             var png = await browser.ScreenshotAsync();
             var path = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "TestResults", "dashboard.png"));
