@@ -11,7 +11,7 @@ public sealed partial class CoordinatorActor
     {
         if (_book.Find(message.Round, message.Shard) is not { } shard || !_roster.TryGet(Sender, out var worker)) return;
         if (DropFailedCopy(shard)) return;
-        if (shard.Result is not null || !Equals(shard.Assignee, Sender)) return;
+        if (shard.Result is not null || shard.Abandoned || !Equals(shard.Assignee, Sender)) return;
         worker.HeldVersion = message.HeldVersion;
         worker.Answered();
         Assign(shard, worker);
@@ -23,7 +23,8 @@ public sealed partial class CoordinatorActor
         // request) still ends what the worker owed, so it is counted before the round is looked up.
         if (_roster.TryGet(Sender, out var worker)) worker.Answered();
         NoteLateOriginal(message.Round, message.Shard, finished: false);
-        if (_book.Find(message.Round, message.Shard) is not { } shard || DropFailedCopy(shard) || shard.Result is not null || !Equals(shard.Assignee, Sender))
+        if (_book.Find(message.Round, message.Shard) is not { } shard || DropFailedCopy(shard) || shard.Result is not null || shard.Abandoned
+            || !Equals(shard.Assignee, Sender))
         {
             // The answer freed the worker (bounded staleness gives work to free workers only).
             Dispatch();
@@ -35,7 +36,7 @@ public sealed partial class CoordinatorActor
     private void HandleShardDeadline(ShardDeadline message)
     {
         if (_book.Find(message.Round, message.Shard) is not { } shard) return;
-        if (shard.Result is not null || shard.Attempts != message.Attempt) return;
+        if (shard.Result is not null || shard.Abandoned || shard.Attempts != message.Attempt) return;
         if (shard.Assignee is { } late && _roster.TryGet(late, out var worker))
         {
             worker.MissedDeadline();
@@ -46,6 +47,7 @@ public sealed partial class CoordinatorActor
 
     private void Reassign(RoundBook<IActorRef>.ShardTask shard, string reason)
     {
+        if (LetGo(shard, reason)) return;
         if (shard.Attempts >= _plan.MaxShardAttempts)
         {
             Fail($"shard {shard.Index} of step {shard.Round.Step} was given to workers {shard.Attempts} times without a result " +

@@ -29,16 +29,17 @@ public sealed partial class CoordinatorActor
     }
 
     /// <summary>
-    /// The round's shards are all in: their times join the distribution the next rounds are judged by, and the times
-    /// of the shards their first worker finished join the evidence of what copies win (a copy's win waits for the
-    /// original's late result, <see cref="NoteLateOriginal"/>).
+    /// The round's shards are in (all, or the backup quorum): their times join the distribution the next rounds are
+    /// judged by, and the times of the shards their first worker finished join the evidence of what copies win (a
+    /// copy's win waits for the original's late result, <see cref="NoteLateOriginal"/>). Abandoned shards have no
+    /// time; a copy of one would be moot, so none starts once the quorum is met.
     /// </summary>
     private void RoundShardsDone(RoundBook<IActorRef>.Round round)
     {
         Timers.Cancel(SpeculationTimer);
         if (round.Kind != WorkKind.Train) return;
-        _stragglers.StepFinished(round.Shards.Select(s => s.TurnaroundMilliseconds));
-        foreach (var shard in round.Shards.Where(s => !s.WonByCopy)) _stragglers.OriginalFinished(shard.TurnaroundMilliseconds);
+        _stragglers.StepFinished(round.Answered.Select(s => s.TurnaroundMilliseconds));
+        foreach (var shard in round.Answered.Where(s => !s.WonByCopy)) _stragglers.OriginalFinished(shard.TurnaroundMilliseconds);
     }
 
     /// <summary>A copy won its shard: the original's result, when it comes, is discarded but still timed.</summary>
@@ -52,12 +53,12 @@ public sealed partial class CoordinatorActor
     /// <summary>Checked on the timer and whenever a shard completes (that frees a worker).</summary>
     private void Speculate()
     {
-        if (!Speculating || _book.Current is not { Kind: WorkKind.Train } round || round.IsComplete) return;
+        if (!Speculating || _book.Current is not { Kind: WorkKind.Train } round || round.IsReady) return;
         var idle = _roster.Assignable().Where(w => w.Outstanding == 0).ToList();
         if (idle.Count == 0) return;
         var now = Now - round.StartedMilliseconds;
         var finished = round.Shards.Where(s => s.Result is not null).Select(s => s.TurnaroundMilliseconds);
-        var running = round.Shards.Where(s => s.Result is null && s.Assignee is not null)
+        var running = round.Unanswered.Where(s => s.Assignee is not null)
             .Select(s => new StragglerPolicy<IActorRef>.Running(s.Index, s.Assignee!, now - s.SentMilliseconds, s.SpeculatedTo is not null))
             .ToList();
         foreach (var copy in _stragglers.Choose(finished, running, idle.Select(w => w.Worker).ToList()))

@@ -34,7 +34,7 @@ public sealed partial class CoordinatorActor
     {
         if (!Stale || _parameterCount <= 0 || _parameterCount >= _weights.State.Length) return;
         var now = _weights.State.AsSpan(_parameterCount);
-        foreach (var shard in round.Shards)
+        foreach (var shard in round.Answered)
         {
             var result = shard.Result!;
             if (shard.StatisticsRebased || result.WeightsVersion == _weights.Version) continue;
@@ -87,11 +87,14 @@ public sealed partial class CoordinatorActor
         Dispatch();
     }
 
-    /// <summary>Each applied shard's staleness τ goes to the worker that computed it; the step's largest is returned.</summary>
+    /// <summary>
+    /// Each applied shard's staleness τ goes to the worker that computed it; the step's largest is returned. Abandoned
+    /// shards (backup workers, synchronous only) were not applied and have no τ.
+    /// </summary>
     private int RecordStaleness(RoundBook<IActorRef>.Round round)
     {
         var max = 0;
-        foreach (var shard in round.Shards)
+        foreach (var shard in round.Answered)
         {
             var staleness = (int)StepWindow.StalenessOf(round.Step, shard.Result!.WeightsVersion, _versionOffset);
             max = Math.Max(max, staleness);

@@ -10,7 +10,9 @@ namespace Distributed.Coordinator;
 /// global batch, splits it into one shard per live worker and completes when every shard's result is in. A shard
 /// whose worker dies, fails or misses its deadline goes to another worker; only the first result for a shard of
 /// the current round is accepted, so no gradient is applied twice or dropped. The parameter server then applies
-/// the step and the next one starts from the new weights.
+/// the step and the next one starts from the new weights. With backup workers (<see cref="TrainingPlan.BackupWorkers"/>)
+/// a step is applied once all but b of its shards are in (<see cref="BackupQuorum"/>); the rest are abandoned and
+/// their samples recorded as skipped.
 /// This actor routes messages; the decisions live in <see cref="WorkerRoster{TWorker}"/> (who works),
 /// <see cref="RoundBook{TWorker}"/> (the round in flight), <see cref="SampleOrder"/> (which samples) and
 /// <see cref="RunProgress"/> (steps, epochs, evaluation).
@@ -39,6 +41,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     private int _discardedResults;
     // The weights version the run started at minus its first step: version = steps applied + this (0 unless a checkpoint says otherwise).
     private long _versionOffset;
+    // Whether the last training round had too few shards for its backup workers (said once per change, not every step).
+    private bool _tooFewForBackup;
 
     public CoordinatorActor(TrainingPlan plan, ConfigureWorker configuration, IActorRef parameterServer, PublishedWeights weights, IActorRef observer,
         Func<TimeSpan>? elapsed = null)
@@ -156,7 +160,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     {
         var assignable = _roster.Assignable();
         var parts = ShardSplit.Parts(kind == WorkKind.Train, indices.Length, assignable.Count, _plan.GlobalBatch);
-        var round = _book.Open(kind, epoch, _progress.Step, ShardSplit.Cut(indices, parts), Now);
+        var round = _book.Open(kind, epoch, _progress.Step, ShardSplit.Cut(indices, parts), Now, _plan.BackupWorkers);
+        if (kind == WorkKind.Train) WatchBackupQuorum(parts);
         if (assignable.Count == 0) return;
         for (var i = 0; i < round.Shards.Length; i++) Assign(round.Shards[i], assignable[i % assignable.Count]);
         WatchForStragglers(round);
@@ -168,6 +173,9 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         if (known)
         {
             worker.Answered();
+            // Every training answer of this run is a measurement of the worker's speed, whether it counts or not:
+            // with backup workers a straggler's answers are mostly late, and they are what shows it is one.
+            if (message.Kind == WorkKind.Train && message.RunId == _runId) worker.ShardTimes.Add(message.ComputeMilliseconds);
             worker.HeldVersion = Math.Max(worker.HeldVersion, message.WeightsVersion);
             if (worker.State == WorkerState.Unreachable)
             {
@@ -195,6 +203,9 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
                 NoteLateOriginal(message.Round, message.Shard, finished: true);
                 Discard(message, "the shard already has a result");
                 return;
+            case RoundBook<IActorRef>.Admission.Abandoned:
+                Discard(message, "the step went ahead without its shard (backup workers)");
+                return;
             case RoundBook<IActorRef>.Admission.Mismatch:
                 Discard(message, "it does not match the shard (weights version, sample count or buffer size)");
                 return;
@@ -209,7 +220,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
             if (known) worker.CopyWon();
             AwaitLateOriginal(round, shard);
         }
-        if (!round.IsComplete)
+        if (!round.IsReady)
         {
             if (Stale) Dispatch();
             else Speculate();
@@ -220,6 +231,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         if (round.Kind == WorkKind.Train)
         {
             round.ShardsDoneMilliseconds = Now - round.StartedMilliseconds;
+            // Backup workers: the quorum is met, the shards still out are abandoned (none when every shard is in).
+            AbandonLateShards(round);
             // Steps are applied in order: a later step whose shards are all in waits for the older ones (bounded staleness).
             if (ReferenceEquals(round, _book.Current)) SendToServer(round);
             Dispatch();
@@ -233,7 +246,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     private void SendToServer(RoundBook<IActorRef>.Round round)
     {
         RebaseStatistics(round);
-        var contributions = round.Shards.Select(s => new ShardContribution(s.Index, s.Result!.Samples, s.Result.Buffer!)).ToArray();
+        // The first shards to arrive, summed in shard order: with b = 0 every shard, exactly as a synchronous step.
+        var contributions = round.Answered.Select(s => new ShardContribution(s.Index, s.Result!.Samples, s.Result.Buffer!)).ToArray();
         _parameterServer.Tell(new ApplyStep(round.Step, _plan.Schedule.At(round.Step, _progress.StepsPerEpoch, _progress.TotalSteps), contributions,
             IncludeGradient: IsHealthStep(round)));
     }
@@ -244,12 +258,13 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         var weightsBefore = _weights.State;
         _weights = PublishedWeights.Of(message);
         RememberState();
-        _ledger.Apply(round.Epoch, round.Shards.Select(s => s.Indices));
+        _ledger.Apply(round.Epoch, round.Answered.Select(s => s.Indices));
+        _ledger.Skip(round.Epoch, round.AbandonedShards.Select(s => s.Indices));
         var epochEnded = _progress.StepApplied(round.Samples, round.LossSum, round.Correct, _elapsed().TotalSeconds);
         var stepMilliseconds = Now - round.StartedMilliseconds;
         var maxStaleness = RecordStaleness(round);
         _observer.Tell(new StepCompleted(round.Step, round.Epoch, round.Samples, _progress.LastLoss, (double)round.Correct / round.Samples,
-            message.LearningRate, message.GradientNorm, stepMilliseconds, round.Shards.Length, _progress.StepsPerEpoch, maxStaleness));
+            message.LearningRate, message.GradientNorm, stepMilliseconds, round.Shards.Length, _progress.StepsPerEpoch, round.SkippedSamples, maxStaleness));
         _observer.Tell(StepReport.Timings(round, message, stepMilliseconds));
         if (IsHealthStep(round) && StepReport.Health(round, message, weightsBefore) is { } health) _observer.Tell(health);
         PublishStatus();
@@ -292,6 +307,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         _observer.Tell(new EpochWeights(tally.Epoch, _progress.Step, _weights.Version, _weights.State));
         var samples = _ledger.Close();
         if (!samples.IsClean) Notify($"epoch {tally.Epoch + 1} sample ledger: {samples.Duplicated} samples applied twice, {samples.Dropped} never applied");
+        if (samples.Skipped > 0)
+            Notify($"epoch {tally.Epoch + 1} sample ledger: {samples.Applied} samples applied, {samples.Skipped} skipped in shards abandoned by --backup-workers {_plan.BackupWorkers}");
         _observer.Tell(new EpochCompleted(tally.Epoch, tally.MeanLoss, tally.Accuracy, testLoss, testAccuracy, tally.ImagesPerSecond,
             tally.TrainSeconds, _progress.Step, samples));
     }

@@ -8,6 +8,9 @@ namespace Distributed.Coordinator;
 /// applied twice or dropped. Round ids grow over the coordinator's life, so an answer to an older round is recognised.
 /// Synchronous training and evaluation keep one round open at a time; bounded staleness (<see cref="StepWindow"/>)
 /// keeps several training rounds open, oldest first, and closes them in that order as their steps are applied.
+/// A training round with backup workers is ready once its <see cref="BackupQuorum"/> of shards is in; the shards
+/// still missing then are abandoned, and their answers are refused like a finished round's. The two are never
+/// combined (TrainingPlan refuses it), so a book with several open rounds has no abandoned shards.
 /// </summary>
 public sealed class RoundBook<TWorker> where TWorker : class
 {
@@ -23,9 +26,11 @@ public sealed class RoundBook<TWorker> where TWorker : class
     /// <summary>The newest open round, or null.</summary>
     public Round? Newest => _open.Count > 0 ? _open[^1] : null;
 
-    public Round Open(WorkKind kind, int epoch, long step, int[][] shards, double startedMilliseconds)
+    /// <param name="backupWorkers">Shards a training round may go without (<see cref="BackupQuorum"/>); evaluation rounds wait for all.</param>
+    public Round Open(WorkKind kind, int epoch, long step, int[][] shards, double startedMilliseconds, int backupWorkers = 0)
     {
-        var round = new Round(_nextId++, kind, epoch, step, shards.Select((indices, i) => new ShardTask(i, indices)).ToArray(), startedMilliseconds);
+        var round = new Round(_nextId++, kind, epoch, step, shards.Select((indices, i) => new ShardTask(i, indices)).ToArray(), startedMilliseconds,
+            BackupQuorum.For(kind, shards.Length, backupWorkers));
         _open.Add(round);
         return round;
     }
@@ -57,7 +62,7 @@ public sealed class RoundBook<TWorker> where TWorker : class
         {
             foreach (var shard in round.Shards)
             {
-                if (shard.Result is null && shard.Assignee is null && !shard.NonFiniteFrom.Any(w => ReferenceEquals(w, worker))) return shard;
+                if (shard.Result is null && !shard.Abandoned && shard.Assignee is null && !shard.NonFiniteFrom.Any(w => ReferenceEquals(w, worker))) return shard;
             }
         }
         return null;
@@ -79,6 +84,7 @@ public sealed class RoundBook<TWorker> where TWorker : class
     {
         if (result.RunId != runId || Find(result.Round, result.Shard) is not { } shard) return Admission.RoundOver;
         if (!shard.WasGivenTo(from)) return Admission.NotAssigned;
+        if (shard.Abandoned) return Admission.Abandoned;
         if (shard.Result is not null) return Admission.AlreadyAnswered;
         var round = shard.Round;
         if (!versionFits(round, result.WeightsVersion) || result.Samples != shard.Indices.Length
@@ -88,11 +94,11 @@ public sealed class RoundBook<TWorker> where TWorker : class
         return Admission.Accepted;
     }
 
-    public enum Admission { Accepted, RoundOver, NotAssigned, AlreadyAnswered, Mismatch, NotFinite }
+    public enum Admission { Accepted, RoundOver, NotAssigned, AlreadyAnswered, Mismatch, NotFinite, Abandoned }
 
     public sealed class Round
     {
-        public Round(long id, WorkKind kind, int epoch, long step, ShardTask[] shards, double startedMilliseconds)
+        public Round(long id, WorkKind kind, int epoch, long step, ShardTask[] shards, double startedMilliseconds, BackupQuorum quorum)
         {
             Id = id;
             Kind = kind;
@@ -100,6 +106,7 @@ public sealed class RoundBook<TWorker> where TWorker : class
             Step = step;
             Shards = shards;
             StartedMilliseconds = startedMilliseconds;
+            Quorum = quorum;
             foreach (var shard in shards) shard.Round = this;
         }
 
@@ -110,13 +117,49 @@ public sealed class RoundBook<TWorker> where TWorker : class
         public ShardTask[] Shards { get; }
         public double StartedMilliseconds { get; }
         public double ShardsDoneMilliseconds { get; set; }
+        public BackupQuorum Quorum { get; }
 
+        /// <summary>Every shard has a result (a synchronous round's condition).</summary>
         public bool IsComplete => Shards.All(s => s.Result is not null);
-        public IEnumerable<ShardTask> HeldBy(TWorker worker) => Shards.Where(s => s.Result is null && ReferenceEquals(s.Assignee, worker));
-        public IEnumerable<ShardTask> Orphans => Shards.Where(s => s.Result is null && s.Assignee is null);
-        public int Samples => Shards.Sum(s => s.Result!.Samples);
-        public double LossSum => Shards.Sum(s => s.Result!.LossSum);
-        public int Correct => Shards.Sum(s => s.Result!.Correct);
+
+        /// <summary>Enough shards have a result to apply the step: all of them, or all but the backup workers' share.</summary>
+        public bool IsReady => Quorum.IsMet(Shards.Count(s => s.Result is not null));
+
+        /// <summary>The shards whose results go into the step, in shard order (the order the parameter server sums them in).</summary>
+        public IEnumerable<ShardTask> Answered => Shards.Where(s => s.Result is not null);
+
+        /// <summary>The shards the step went without.</summary>
+        public IEnumerable<ShardTask> AbandonedShards => Shards.Where(s => s.Abandoned);
+
+        /// <summary>Shards still owed a result: not answered and not abandoned.</summary>
+        public IEnumerable<ShardTask> Unanswered => Shards.Where(s => s.Result is null && !s.Abandoned);
+
+        public IEnumerable<ShardTask> HeldBy(TWorker worker) => Unanswered.Where(s => ReferenceEquals(s.Assignee, worker));
+        public IEnumerable<ShardTask> Orphans => Unanswered.Where(s => s.Assignee is null);
+
+        /// <summary>
+        /// Whether a shard that just lost its worker need not be computed again: the answered shards and the open
+        /// ones still held by a worker reach the quorum without it (<see cref="BackupQuorum.CanLetGo"/>).
+        /// </summary>
+        public bool CanLetGo(ShardTask lost) =>
+            Quorum.CanLetGo(Answered.Count(), Unanswered.Count(s => !ReferenceEquals(s, lost) && s.Assignee is not null));
+
+        /// <summary>
+        /// The quorum is met: every shard without a result is abandoned, and its answers will be refused. Returns the
+        /// shards abandoned now (none for a complete round).
+        /// </summary>
+        public IReadOnlyList<ShardTask> AbandonRest()
+        {
+            if (!IsReady) throw new InvalidOperationException($"round {Id} is not ready: {Answered.Count()} of {Quorum.Required} shards needed are in");
+            var abandoned = Unanswered.ToList();
+            foreach (var shard in abandoned) shard.Abandon();
+            return abandoned;
+        }
+
+        public int Samples => Answered.Sum(s => s.Result!.Samples);
+        public double LossSum => Answered.Sum(s => s.Result!.LossSum);
+        public int Correct => Answered.Sum(s => s.Result!.Correct);
+        public int SkippedSamples => AbandonedShards.Sum(s => s.Indices.Length);
     }
 
     public sealed class ShardTask(int index, int[] indices)
@@ -178,11 +221,16 @@ public sealed class RoundBook<TWorker> where TWorker : class
             CopySentMilliseconds = sentMilliseconds;
         }
 
-        /// <summary>Nobody can take the shard now; it waits for a worker to join.</summary>
+        /// <summary>Nobody can take the shard now (or nobody need: backup workers); it waits for a worker to join.</summary>
         public void Orphan() => Assignee = null;
 
         /// <summary>The accepted result's running statistics were moved onto the weights its step is applied to (bounded staleness).</summary>
         public bool StatisticsRebased { get; set; }
+
+        /// <summary>The step went ahead without this shard: no result of it counts any more.</summary>
+        public bool Abandoned { get; private set; }
+
+        internal void Abandon() => Abandoned = true;
 
         public void Complete(WorkCompleted result, TWorker worker, string completedBy, double receivedMilliseconds)
         {

@@ -2,18 +2,18 @@ using Distributed.Protocol;
 
 namespace Distributed.Coordinator;
 
-/// <summary>What operators see of a finished round: where its time went and, on health steps, the gradient sample.</summary>
+/// <summary>What operators see of a finished round: where its time went and, on health steps, the gradient sample (the applied shards only).</summary>
 public static class StepReport
 {
     public static StepTimings Timings<TWorker>(RoundBook<TWorker>.Round round, StepApplied applied, double stepMilliseconds) where TWorker : class =>
         new(round.Step, round.Epoch, round.StartedMilliseconds, round.ShardsDoneMilliseconds, stepMilliseconds,
             applied.AggregationMilliseconds, applied.OptimizerMilliseconds,
-            round.Shards.Select(s => new ShardTiming(s.Index, s.CompletedBy ?? "unknown", s.Result!.Samples, s.WinnerSentMilliseconds,
+            round.Answered.Select(s => new ShardTiming(s.Index, s.CompletedBy ?? "unknown", s.Result!.Samples, s.WinnerSentMilliseconds,
                 s.ReceivedMilliseconds, s.Result.ComputeMilliseconds, s.Result.HealthMilliseconds, s.Attempts)).ToArray());
 
     public static HealthSample? Health<TWorker>(RoundBook<TWorker>.Round round, StepApplied applied, float[] weightsBefore) where TWorker : class =>
         applied.Gradient is { } gradient
             ? new HealthSample(round.Step, round.Epoch, weightsBefore, applied.State, gradient,
-                round.Shards.Select(s => s.Result!.Health).OfType<ShardHealth>().ToArray(), applied.LearningRate)
+                round.Answered.Select(s => s.Result!.Health).OfType<ShardHealth>().ToArray(), applied.LearningRate)
             : null;
 }

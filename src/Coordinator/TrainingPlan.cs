@@ -12,6 +12,11 @@ namespace Distributed.Coordinator;
 /// <see cref="Staleness"/> s (bounded staleness, <see cref="StepWindow"/>): 0 is synchronous SGD; s ≥ 1 lets up to
 /// s + 1 steps be open at once, so a step's gradient may be computed on weights up to s steps old. That changes the
 /// math (docs/stragglers.md), and speculation is off with it: a free worker takes a later step's shard instead.
+/// <see cref="BackupWorkers"/> (b, default 0) applies each training step with the first L − b of its L shards
+/// (<see cref="BackupQuorum"/>): faster with stragglers, but the step's gradient is then over fewer samples, and which
+/// ones depends on timing, so the weights are no longer reproducible; the skipped samples are counted in the ledger.
+/// The two are refused together: backup workers drop a step's late shards at its barrier, and with s ≥ 1 there is
+/// no barrier to drop them from (docs/stragglers.md).
 /// </summary>
 public sealed record TrainingPlan(
     int Epochs,
@@ -29,7 +34,26 @@ public sealed record TrainingPlan(
     public int MaxShardAttempts { get; init; } = DefaultMaxShardAttempts;
     public int MaxNonFiniteResults { get; init; } = DefaultMaxNonFiniteResults;
     public bool Speculate { get; init; } = DefaultSpeculate;
-    public int Staleness { get; init; }
+    // Each setter checks the other, so the combination is refused whichever of the two is set last.
+    public int Staleness
+    {
+        get => _staleness;
+        init => _staleness = value > 0 && _backupWorkers > 0 ? throw Combined() : value;
+    }
+
+    public int BackupWorkers
+    {
+        get => _backupWorkers;
+        init => _backupWorkers = value < 0 ? throw new ArgumentOutOfRangeException(nameof(BackupWorkers), value, "backup workers must be >= 0")
+            : value > 0 && _staleness > 0 ? throw Combined() : value;
+    }
+
+    private readonly int _staleness;
+    private readonly int _backupWorkers;
+
+    private static ArgumentException Combined() =>
+        new("--staleness >= 1 and --backup-workers > 0 cannot be combined: backup workers drop a step's late shards at its barrier, " +
+            "and bounded staleness has no barrier to drop them from");
 
     public static readonly TimeSpan DefaultJoinTimeout = TimeSpan.FromMinutes(10);
     public const int DefaultMaxShardAttempts = 8;

@@ -76,7 +76,7 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
 
     public IReadOnlyList<WorkerStatus> Status() =>
         All.Select(w => new WorkerStatus(w.Name, w.State, w.Completed, w.Completed == 0 ? 0 : w.TotalMilliseconds / w.Completed, w.MissedDeadlines,
-            w.SpeculativeCopies, w.SpeculativeWins, Staleness: w.Staleness)).ToArray();
+            w.SpeculativeCopies, w.SpeculativeWins, w.ShardTimes.Summary(), w.AbandonedShards, w.Staleness)).ToArray();
 
     /// <summary>One worker's standing and counters.</summary>
     public sealed class Entry(TWorker worker, string name)
@@ -100,8 +100,14 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
         public StalenessTally Staleness { get; private set; } = StalenessTally.Empty;
 
         public void GradientApplied(int staleness) => Staleness = Staleness.Plus(staleness);
+        /// <summary>Its recent training shards' compute times, every answer counted (accepted, late, abandoned or beaten by a copy).</summary>
+        public ShardTimeWindow ShardTimes { get; } = new();
+        /// <summary>Its training shards that a step went ahead without (backup workers).</summary>
+        public int AbandonedShards { get; private set; }
 
         public void Sent() => Outstanding++;
+
+        public void ShardAbandoned() => AbandonedShards++;
 
         public void Answered() => Outstanding = Math.Max(0, Outstanding - 1);
 
@@ -126,6 +132,8 @@ public sealed class WorkerRoster<TWorker> where TWorker : notnull
             TotalMilliseconds += earlier.TotalMilliseconds;
             MissedDeadlines += earlier.MissedDeadlines;
             Staleness = Staleness.Plus(earlier.Staleness);
+            AbandonedShards += earlier.AbandonedShards;
+            ShardTimes.Inherit(earlier.ShardTimes);
         }
 
         /// <summary>Results refused for holding NaN or infinity.</summary>

@@ -42,6 +42,8 @@ public static class WorkerStates
 /// <summary>
 /// One worker as the coordinator counts it. <see cref="SpeculativeCopies"/>: copies of other workers' straggling
 /// shards it was sent; <see cref="SpeculativeWins"/>: those whose result came first and counted.
+/// <see cref="ShardTimes"/>: its recent training shards' compute times (every shard it answered, counted or not);
+/// <see cref="AbandonedShards"/>: its training shards a step went ahead without (<c>--backup-workers</c>).
 /// <see cref="Staleness"/>: how stale the gradients of its applied training shards were (bounded staleness,
 /// <c>--staleness s</c>); null from a coordinator that does not say.
 /// </summary>
@@ -54,7 +56,8 @@ public sealed record WorkerStatus(
     [property: Key(4)] int MissedDeadlines,
     [property: Key(5)] int SpeculativeCopies = 0,
     [property: Key(6)] int SpeculativeWins = 0,
-    // Keys 7 and 8 belong to the backup-workers branch (shard-time telemetry); 9 is bounded staleness's.
+    [property: Key(7)] ShardTimeSummary? ShardTimes = null,
+    [property: Key(8)] int AbandonedShards = 0,
     [property: Key(9)] StalenessTally? Staleness = null);
 
 /// <summary>
@@ -76,6 +79,18 @@ public sealed record StalenessTally(
 
     public StalenessTally Plus(StalenessTally other) => new(Shards + other.Shards, Sum + other.Sum, Math.Max(Max, other.Max));
 }
+
+/// <summary>
+/// A worker's recent training shard times in milliseconds (the worker's own compute measurement, a rehearsed
+/// slowdown included): how many are summarised and their nearest-rank percentiles.
+/// </summary>
+[MessagePackObject]
+public sealed record ShardTimeSummary(
+    [property: Key(0)] int Count,
+    [property: Key(1)] double P50,
+    [property: Key(2)] double P90,
+    [property: Key(3)] double P99,
+    [property: Key(4)] double Max);
 
 [MessagePackObject]
 public sealed record TrainingStatus(
@@ -103,7 +118,8 @@ public sealed record StepCompleted(
     [property: Key(7)] double StepMilliseconds,
     [property: Key(8)] int Workers,
     [property: Key(9)] int StepsPerEpoch,
-    [property: Key(10)] int MaxStaleness = 0) : IProtocolMessage;
+    [property: Key(10)] int SkippedSamples = 0,
+    [property: Key(11)] int MaxStaleness = 0) : IProtocolMessage;
 
 [MessagePackObject]
 public sealed record EpochCompleted(
@@ -119,19 +135,22 @@ public sealed record EpochCompleted(
 
 /// <summary>
 /// The sample ledger of one epoch (or a whole run): how many training samples were applied exactly once, how many
-/// were applied again (duplicated) and how many the epoch's order planned but no applied step contained (dropped).
-/// A clean ledger has Duplicated = Dropped = 0.
+/// were applied again (duplicated), how many the epoch's order planned but no applied step contained (dropped), and
+/// how many were deliberately left out because their shard was abandoned by backup workers (skipped, not dropped).
+/// A clean ledger has Duplicated = Dropped = 0; Applied + Skipped is then every planned sample.
 /// </summary>
 [MessagePackObject]
 public sealed record SampleTally(
     [property: Key(0)] long Applied,
     [property: Key(1)] long Duplicated,
-    [property: Key(2)] long Dropped)
+    [property: Key(2)] long Dropped,
+    [property: Key(3)] long Skipped = 0)
 {
     [IgnoreMember]
     public bool IsClean => Duplicated == 0 && Dropped == 0;
 
-    public SampleTally Plus(SampleTally other) => new(Applied + other.Applied, Duplicated + other.Duplicated, Dropped + other.Dropped);
+    public SampleTally Plus(SampleTally other) =>
+        new(Applied + other.Applied, Duplicated + other.Duplicated, Dropped + other.Dropped, Skipped + other.Skipped);
 }
 
 [MessagePackObject]

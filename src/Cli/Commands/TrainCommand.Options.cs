@@ -89,7 +89,15 @@ public static partial class TrainCommand
     {
         Description = "Bounded staleness s (stale-synchronous SGD): up to s + 1 steps are open at once, so a step's gradient may be computed on " +
             $"weights up to s steps old and fast workers need not wait for a straggler; 0 (the default) is synchronous SGD, bit for bit; at most {StepWindow.MaxStaleness}. " +
-            "Turns speculative copies off. What it changes in the math: docs/stragglers.md.",
+            "Turns speculative copies off; refused with --backup-workers. What it changes in the math: docs/stragglers.md.",
+        DefaultValueFactory = _ => 0,
+    };
+    private static readonly Option<int> BackupWorkersOption = new("--backup-workers")
+    {
+        Description = "Backup workers b (Chen et al. 2016): each training step is still cut into one shard per live worker, but applied as soon as " +
+            "all but b shards are in; the late shards are abandoned and their samples counted as skipped in the sample ledger. Must be below the " +
+            "workers (--workers, or --min-workers with --cluster); the weights then depend on timing. 0 (default): every shard, bit-exact synchronous SGD. " +
+            "Refused with --staleness >= 1.",
         DefaultValueFactory = _ => 0,
     };
     private static readonly Option<int> PsShardsOption = new("--ps-shards")
@@ -139,7 +147,7 @@ public static partial class TrainCommand
         ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, PrecisionOption, CompressOption, ChannelsLastOption, WorkersOption, ThreadsOption,
         EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
         DatasetOption, DataOption, AugmentOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption,
-        JoinTimeoutOption, MaxShardAttemptsOption, NoSpeculateOption, StalenessOption, PsShardsOption, OutputOption,
+        JoinTimeoutOption, MaxShardAttemptsOption, NoSpeculateOption, StalenessOption, BackupWorkersOption, PsShardsOption, OutputOption,
     ];
 
     private static IEnumerable<Option> RunOptions() =>

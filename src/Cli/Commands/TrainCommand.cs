@@ -127,11 +127,20 @@ public static partial class TrainCommand
         if (!(joinTimeout > 0) || !double.IsFinite(joinTimeout)) throw new ArgumentException($"--join-timeout {joinTimeout} must be a positive number of seconds");
         var maxAttempts = Get<int>(MaxShardAttemptsOption);
         if (maxAttempts < 1) throw new ArgumentException($"--max-shard-attempts {maxAttempts} must be at least 1");
+        var backupWorkers = Get<int>(BackupWorkersOption);
+        if (backupWorkers < 0) throw new ArgumentException($"--backup-workers {backupWorkers} must be >= 0");
+        // With --cluster the workers are --min-workers, checked once that is known (BindRun).
+        if (!Get<bool>(ClusterOption) && backupWorkers >= workers)
+            throw new ArgumentException($"--backup-workers {backupWorkers} must be less than --workers {workers}: each step is applied with the first workers - b shards");
         var servers = Get<int>(PsShardsOption);
         if (servers < 1 || servers > MaxParameterServers) throw new ArgumentException($"--ps-shards {servers} must be between 1 and {MaxParameterServers}");
         var staleness = Get<int>(StalenessOption);
         if (staleness < 0 || staleness > StepWindow.MaxStaleness)
             throw new ArgumentException($"--staleness {staleness} must be between 0 (synchronous) and {StepWindow.MaxStaleness} steps");
+        // Backup workers drop a step's late shards at its barrier; under bounded staleness there is no barrier to drop them from.
+        if (staleness >= 1 && backupWorkers > 0)
+            throw new ArgumentException($"--staleness {staleness} cannot be combined with --backup-workers {backupWorkers}: backup workers drop a step's " +
+                "late shards at its barrier, and bounded staleness has no barrier (use one or the other; docs/stragglers.md)");
         var dataPath = (string?)value(DataOption);
         if (dataPath is not null && !Directory.Exists(dataPath)) throw new ArgumentException($"--data '{dataPath}' is not a directory");
         if (dataset == DatasetCatalog.Cifar10Name && dataPath is null) throw new ArgumentException("--dataset cifar10 needs --data DIR (the folder with data_batch_*.bin)");
@@ -150,6 +159,7 @@ public static partial class TrainCommand
             MaxShardAttempts = maxAttempts,
             Speculate = !Get<bool>(NoSpeculateOption),
             Staleness = staleness,
+            BackupWorkers = backupWorkers,
         };
         var output = (string?)value(OutputOption) ?? Path.Combine("runs", $"{model.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
         return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output) { ParameterServers = servers, Compression = compression };
@@ -184,7 +194,7 @@ public static partial class TrainCommand
         Console.WriteLine($"Output: {Path.GetFullPath(output)}");
         var model = RunModel.Build(job.Model, job.Plan.Seed);
         using var metrics = new MetricsFile(output, append: setup.Resume is not null);
-        var reporter = new ConsoleReporter(Console.Out, !Console.IsOutputRedirected, job.Plan.Epochs);
+        var reporter = new ConsoleReporter(Console.Out, !Console.IsOutputRedirected, job.Plan.Epochs, showSkipped: job.Plan.BackupWorkers > 0);
         await using var observability = await RunObservability.StartAsync(watch, job, warning =>
         {
             reporter.OnNotice(new TrainingNotice($"warning: {warning}"));
@@ -202,6 +212,7 @@ public static partial class TrainCommand
                 $"(fp32: {(long)stateLength * sizeof(float):N0})");
         }
         if (node.Description is { } clusterNode) Console.WriteLine(clusterNode);
+        if (BackupWorkersLine(job.Plan) is { } backupLine) Console.WriteLine(backupLine);
         var dataJob = job;
         var checkpoints = new CheckpointWriter(job, output, model.ParameterCount, setup.Checkpoints, setup.KeepCheckpoints, Console.Out,
             // In one process the workers opened the data in this process (cached): record what the run trains on.
@@ -230,6 +241,9 @@ public static partial class TrainCommand
         await checkpoints.WriteFinalAsync(outcome.Parameters!);
         Console.WriteLine($"Final test accuracy {outcome.Finished!.FinalTestAccuracy:P2} after {outcome.Finished.Steps} steps " +
             $"({outcome.Finished.ReassignedShards} shards reassigned, {outcome.Finished.DiscardedResults} results discarded).");
+        if (job.Plan.BackupWorkers > 0 && outcome.Finished.Samples is { } ledger)
+            Console.WriteLine($"Sample ledger: {ledger.Applied:N0} samples applied, {ledger.Skipped:N0} skipped in shards abandoned by --backup-workers " +
+                $"{job.Plan.BackupWorkers}, {ledger.Duplicated} duplicated, {ledger.Dropped} dropped.");
         Console.WriteLine($"Wrote {Path.Combine(output, Checkpoint.FileName)} and {metrics.Path}");
         return 0;
     }
@@ -253,13 +267,27 @@ public static partial class TrainCommand
         return exitCode;
     }
 
+    /// <summary>What --backup-workers b means for this run, in its own numbers; null without backup workers.</summary>
+    public static string? BackupWorkersLine(TrainingPlan plan)
+    {
+        var b = plan.BackupWorkers;
+        if (b == 0) return null;
+        var workers = plan.MinimumWorkers;
+        var applied = workers - b;
+        var perShard = (double)plan.GlobalBatch / workers;
+        return $"Backup workers: {b}. Each step is cut into one shard per live worker and applied with all but the last {b} to arrive: with " +
+            $"{workers} workers the first {applied}, about {applied * perShard:0} of the {plan.GlobalBatch} samples; the late shards' samples are counted " +
+            "as skipped. The weights depend on which shards arrive first, so runs are not reproducible.";
+    }
+
     /// <summary>Per worker, the training shards it delivered: shows who did the work (and that late joiners got some).</summary>
     private static void ReportWorkers(TrainingOutcome outcome)
     {
         foreach (var worker in outcome.Workers)
         {
             Console.WriteLine($"  {worker.Name}: {worker.ShardsCompleted} training shards" +
-                (worker.SpeculativeCopies > 0 ? $", {worker.SpeculativeCopies} speculative copies ({worker.SpeculativeWins} won)" : ""));
+                (worker.SpeculativeCopies > 0 ? $", {worker.SpeculativeCopies} speculative copies ({worker.SpeculativeWins} won)" : "") +
+                (worker.AbandonedShards > 0 ? $", {worker.AbandonedShards} abandoned (backup workers)" : ""));
         }
     }
 
@@ -291,6 +319,8 @@ public static partial class TrainCommand
             });
             cluster = ClusterSettings.From(configuration, new ClusterSettings { Port = ClusterSettings.DefaultCoordinatorPort });
             if (InsecureBinding.Warning(cluster) is { } warning) Console.Error.WriteLine($"warning: {warning}");
+            if (job.Plan.BackupWorkers >= minimum)
+                throw new ArgumentException($"--backup-workers {job.Plan.BackupWorkers} must be less than --min-workers {minimum}: each step is applied with the first workers - b shards");
             job = job with { Plan = job.Plan with { MinimumWorkers = minimum } };
         }
         else if (parse.GetResult(MinWorkersOption) is { Implicit: false } || parse.GetValue(HostnameOption) is not null)

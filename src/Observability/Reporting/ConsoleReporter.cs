@@ -7,9 +7,10 @@ namespace Distributed.Observability.Reporting;
 
 /// <summary>
 /// A progress bar per epoch (redrawn in place on a terminal, every tenth of an epoch otherwise) and a table
-/// row per epoch.
+/// row per epoch; with <paramref name="showSkipped"/> (backup workers) the row also says how many of the epoch's
+/// samples were skipped in abandoned shards.
 /// </summary>
-public sealed class ConsoleReporter(TextWriter output, bool interactive, int totalEpochs) : ITrainingObserver
+public sealed class ConsoleReporter(TextWriter output, bool interactive, int totalEpochs, bool showSkipped = false) : ITrainingObserver
 {
     private const int BarWidth = 30;
     private readonly object _gate = new();
@@ -60,12 +61,13 @@ public sealed class ConsoleReporter(TextWriter output, bool interactive, int tot
             ClearBar();
             if (!_headerWritten)
             {
-                output.WriteLine(TableHeader);
+                output.WriteLine(TableHeader + (showSkipped ? $" | {"skipped",7}" : ""));
                 _headerWritten = true;
             }
             output.WriteLine($"{epoch.Epoch + 1,5} | {epoch.TrainLoss,10:F4} | {epoch.TrainAccuracy,9:P2} | {epoch.TestLoss,9:F4} | " +
                 $"{epoch.TestAccuracy,8:P2} | {epoch.ImagesPerSecond,7:F0} | {epoch.Seconds,8:F1} | " +
-                $"{ProcessMemory.ResidentBytes() / 1e6,7:F0} | {ProcessMemory.LiveManagedBytes() / 1e6,7:F0}");
+                $"{ProcessMemory.ResidentBytes() / 1e6,7:F0} | {ProcessMemory.LiveManagedBytes() / 1e6,7:F0}" +
+                (showSkipped ? $" | {epoch.Samples?.Skipped ?? 0,7}" : ""));
             _lastReportedTenth = -1;
         }
     }

@@ -27,8 +27,7 @@ public sealed class MetricsFile : ITrainingObserver, IDisposable
     {
         type = "step", step = step.Step, epoch = step.Epoch, samples = step.Samples, loss = step.Loss, accuracy = step.Accuracy,
         learning_rate = step.LearningRate, gradient_norm = step.GradientNorm, step_ms = step.StepMilliseconds, workers = step.Workers,
-        staleness = step.MaxStaleness,
-        at = DateTimeOffset.UtcNow,
+        skipped_samples = step.SkippedSamples, staleness = step.MaxStaleness, at = DateTimeOffset.UtcNow,
     });
 
     public void OnEpoch(EpochCompleted epoch) => Write(new
@@ -37,7 +36,7 @@ public sealed class MetricsFile : ITrainingObserver, IDisposable
         test_loss = Finite(epoch.TestLoss), test_accuracy = Finite(epoch.TestAccuracy), images_per_second = epoch.ImagesPerSecond, seconds = epoch.Seconds,
         resident_bytes = ProcessMemory.ResidentBytes(), managed_heap_bytes = ProcessMemory.LiveManagedBytes(),
         samples_applied = epoch.Samples?.Applied, samples_duplicated = epoch.Samples?.Duplicated, samples_dropped = epoch.Samples?.Dropped,
-        at = DateTimeOffset.UtcNow,
+        samples_skipped = epoch.Samples?.Skipped, at = DateTimeOffset.UtcNow,
     });
 
     public void OnNotice(TrainingNotice notice) => Write(new { type = "notice", text = notice.Text, at = DateTimeOffset.UtcNow });

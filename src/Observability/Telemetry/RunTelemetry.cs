@@ -141,7 +141,7 @@ public sealed class RunTelemetry : ITrainingObserver
                 state.State = worker.State;
                 state.Shards = worker.ShardsCompleted;
                 state.MissedDeadlines = worker.MissedDeadlines;
-                state.Staleness = worker.Staleness;
+                state.Status = worker;
             }
             int Count(WorkerState state) => status.Workers.Count(w => w.State == state);
             var (live, joining, unreachable, rejected) =

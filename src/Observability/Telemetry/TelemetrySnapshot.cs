@@ -48,12 +48,17 @@ public sealed record Membership(int Live, int Joining, int Unreachable, int Reje
 
 /// <summary>
 /// One worker. <see cref="StragglerScore"/>: its shard time (sent → answered) over the step's median shard time,
-/// smoothed over recent steps: 1 is typical, 1.5 means half again as slow as the median worker.
+/// smoothed over recent steps: 1 is typical, 1.5 means half again as slow as the median worker. The shard figures
+/// above and the histogram count the shards that went into steps; <see cref="ShardTimes"/> (from the coordinator)
+/// covers every training shard the worker answered, late and abandoned ones too, as compute-time percentiles.
+/// <see cref="SpeculativeCopies"/> / <see cref="SpeculativeWins"/>: copies of others' straggling shards it was sent
+/// / that counted; <see cref="AbandonedShards"/>: its shards a step went ahead without (backup workers).
 /// <see cref="Staleness"/>: how stale its applied gradients were (bounded staleness; all 0 in synchronous mode).
 /// </summary>
 public sealed record WorkerFigures(
     string Name, WorkerState State, long Shards, double? MeanShardMilliseconds, double? LastShardMilliseconds, double? StragglerScore,
-    double? SlowestFraction, int MissedDeadlines, IReadOnlyList<long> Histogram, StalenessTally? Staleness = null);
+    double? SlowestFraction, int MissedDeadlines, IReadOnlyList<long> Histogram,
+    int SpeculativeCopies = 0, int SpeculativeWins = 0, ShardTimeSummary? ShardTimes = null, int AbandonedShards = 0, StalenessTally? Staleness = null);
 
 public sealed record StepPoint(
     long Step, int Epoch, double Loss, double Accuracy, double LearningRate, double GradientNorm, double ImagesPerSecond,

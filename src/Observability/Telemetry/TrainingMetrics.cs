@@ -32,9 +32,9 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
     private readonly Histogram<double> _phaseDuration;
     private readonly Histogram<double> _workerShardDuration;
     private readonly Histogram<long> _stepStaleness;
-    // The coordinator's cumulative per-worker counts from its latest status; read at scrape time by observable counters.
-    private readonly Dictionary<string, (int Copies, int Wins)> _speculation = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, StalenessTally> _staleness = new(StringComparer.Ordinal);
+    // Each worker's latest status from the coordinator (cumulative counts, recent shard times), read at scrape time by
+    // the observable per-worker instruments: a new per-worker figure is one more instrument reading this.
+    private readonly Dictionary<string, WorkerStatus> _workers = new(StringComparer.Ordinal);
 
     public TrainingMetrics(RunTelemetry telemetry, string meterName = DefaultMeterName)
     {
@@ -46,7 +46,8 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
         _images = _meter.CreateCounter<long>("distributed_images", description: "Training images processed; rate() of it is the throughput.");
         _healthSamples = _meter.CreateCounter<long>("distributed_health_samples", description: "Steps on which gradient health was measured.");
         _samples = _meter.CreateCounter<long>("distributed_ledger_samples",
-            description: "The sample ledger, counted at each epoch's end: training samples applied exactly once (outcome=applied), applied again (duplicated), planned but never applied (dropped).");
+            description: "The sample ledger, counted at each epoch's end: training samples applied exactly once (outcome=applied), applied again (duplicated), " +
+                "planned but never applied (dropped), left out in shards abandoned by backup workers (skipped).");
         _stepDuration = _meter.CreateHistogram("distributed_step_duration", "s", "Wall time of a training step, from dispatch to applied update.", advice: durations);
         _phaseDuration = _meter.CreateHistogram("distributed_step_phase_duration", "s",
             "A step's wall time split by phase (mean per worker): compute, transfer, wait (for the slowest shard), aggregation, optimizer, health, other.",
@@ -61,10 +62,14 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
             description: "Per worker: mean staleness τ (steps) of its applied training gradients.");
         _meter.CreateObservableGauge("distributed_worker_staleness_max", () => Staleness(s => s.Max),
             description: "Per worker: largest staleness τ (steps) of its applied training gradients (at most --staleness).");
-        _meter.CreateObservableCounter("distributed_worker_speculative_copies", () => Speculation(s => s.Copies),
+        _meter.CreateObservableCounter("distributed_worker_speculative_copies", () => PerWorker(w => w.SpeculativeCopies),
             description: "Per worker: speculative copies of other workers' straggling training shards it was sent.");
-        _meter.CreateObservableCounter("distributed_worker_speculative_wins", () => Speculation(s => s.Wins),
+        _meter.CreateObservableCounter("distributed_worker_speculative_wins", () => PerWorker(w => w.SpeculativeWins),
             description: "Per worker: speculative copies whose result came before the straggler's and counted.");
+        _meter.CreateObservableCounter("distributed_worker_abandoned_shards", () => PerWorker(w => w.AbandonedShards),
+            description: "Per worker: its training shards a step went ahead without (--backup-workers).");
+        _meter.CreateObservableGauge("distributed_worker_shard_compute_time", ShardTimeQuantiles, "s",
+            "Per worker: compute time of its recent training shards (last 64 answered, counted or not) at quantile 0.5, 0.9, 0.99 and 1 (max).");
 
         _meter.CreateObservableGauge("distributed_images_per_second", () => Finite(telemetry.Latest().ImagesPerSecond),
             description: "Training throughput, smoothed over recent steps.");
@@ -136,35 +141,47 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
         _samples.Add(ledger.Applied, new KeyValuePair<string, object?>("outcome", "applied"));
         _samples.Add(ledger.Duplicated, new KeyValuePair<string, object?>("outcome", "duplicated"));
         _samples.Add(ledger.Dropped, new KeyValuePair<string, object?>("outcome", "dropped"));
+        _samples.Add(ledger.Skipped, new KeyValuePair<string, object?>("outcome", "skipped"));
     }
 
     public void OnHealth(HealthSample health) => _healthSamples.Add(1);
 
     public void OnStatus(TrainingStatus status)
     {
-        lock (_speculation)
+        lock (_workers)
         {
-            foreach (var worker in status.Workers) _speculation[worker.Name] = (worker.SpeculativeCopies, worker.SpeculativeWins);
-        }
-        lock (_staleness)
-        {
-            foreach (var worker in status.Workers.Where(w => w.Staleness is { Shards: > 0 })) _staleness[worker.Name] = worker.Staleness!;
+            foreach (var worker in status.Workers) _workers[worker.Name] = worker;
         }
     }
 
+    /// <summary>Only workers with applied training gradients have a staleness to show (none before their first step).</summary>
     private IEnumerable<Measurement<double>> Staleness(Func<StalenessTally, double> value)
     {
-        lock (_staleness)
+        lock (_workers)
         {
-            return _staleness.Select(w => new Measurement<double>(value(w.Value), new KeyValuePair<string, object?>("worker", w.Key))).ToArray();
+            return _workers.Where(w => w.Value.Staleness is { Shards: > 0 })
+                .Select(w => new Measurement<double>(value(w.Value.Staleness!), new KeyValuePair<string, object?>("worker", w.Key))).ToArray();
         }
     }
 
-    private IEnumerable<Measurement<long>> Speculation(Func<(int Copies, int Wins), int> count)
+    private IEnumerable<Measurement<long>> PerWorker(Func<WorkerStatus, long> count)
     {
-        lock (_speculation)
+        lock (_workers)
         {
-            return _speculation.Select(w => new Measurement<long>(count(w.Value), new KeyValuePair<string, object?>("worker", w.Key))).ToArray();
+            return _workers.Select(w => new Measurement<long>(count(w.Value), new KeyValuePair<string, object?>("worker", w.Key))).ToArray();
+        }
+    }
+
+    private IEnumerable<Measurement<double>> ShardTimeQuantiles()
+    {
+        lock (_workers)
+        {
+            return _workers.Where(w => w.Value.ShardTimes is not null).SelectMany(w =>
+            {
+                var times = w.Value.ShardTimes!;
+                return new[] { ("0.5", times.P50), ("0.9", times.P90), ("0.99", times.P99), ("1", times.Max) }.Select(q => new Measurement<double>(q.Item2 / 1000,
+                    new KeyValuePair<string, object?>("worker", w.Key), new KeyValuePair<string, object?>("quantile", q.Item1)));
+            }).ToArray();
         }
     }
 

@@ -15,11 +15,13 @@ internal sealed class WorkerRecord
     public double StragglerScore { get; set; } = double.NaN;
     public double SlowestFraction { get; set; } = double.NaN;
     public int MissedDeadlines { get; set; }
-    public StalenessTally? Staleness { get; set; }
     public long[] Histogram { get; } = new long[ShardHistogram.Bounds.Count + 1];
+    /// <summary>The coordinator's latest status of this worker: its cumulative counters and recent shard times.</summary>
+    public WorkerStatus? Status { get; set; }
 
     public WorkerFigures Figures(string name) => new(name, State, Shards, TimedShards == 0 ? null : TotalMilliseconds / TimedShards,
-        Known(LastMilliseconds), Known(StragglerScore), Known(SlowestFraction), MissedDeadlines, Histogram.ToArray(), Staleness);
+        Known(LastMilliseconds), Known(StragglerScore), Known(SlowestFraction), MissedDeadlines, Histogram.ToArray(),
+        Status?.SpeculativeCopies ?? 0, Status?.SpeculativeWins ?? 0, Status?.ShardTimes, Status?.AbandonedShards ?? 0, Status?.Staleness);
 
     /// <summary>NaN here means "not measured yet" (null).</summary>
     private static double? Known(double value) => double.IsNaN(value) ? null : value;

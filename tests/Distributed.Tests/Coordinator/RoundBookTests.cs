@@ -56,6 +56,46 @@ public sealed class RoundBookTests
         Assert.Equal(RoundBook<string>.Admission.Accepted, book.Admit(result, Worker, RunId, 4, StateLength));
     }
 
+    [Fact]
+    public void With_a_backup_worker_the_round_is_ready_at_its_quorum_and_the_late_shard_is_abandoned_and_refused()
+    {
+        var book = new RoundBook<string>();
+        var round = book.Open(WorkKind.Train, 0, 7, [[1, 2], [3, 4], [5]], 0, backupWorkers: 1);
+        foreach (var (shard, worker) in round.Shards.Zip(new[] { "a", "b", "c" })) shard.AssignTo(worker, 0);
+        Assert.False(round.IsReady);
+        Assert.Throws<InvalidOperationException>(() => round.AbandonRest());
+
+        // Shard 2 lost its worker while 0 and 1 still run: the round can do without it.
+        Assert.True(round.CanLetGo(round.Shards[2]));
+        round.Shards[2].Complete(Result(round.Id, 2, version: 4, samples: 1), "c", "worker-c", 1);
+        round.Shards[0].Complete(Result(round.Id, 0, version: 4, samples: 2), "a", "worker-a", 2);
+        // Two of three are in: the quorum is met, and shard 1, still out, is what the step goes without.
+        Assert.True(round.IsReady);
+        Assert.False(round.IsComplete);
+
+        var abandoned = round.AbandonRest();
+        Assert.Equal([1], abandoned.Select(s => s.Index));
+        Assert.Equal([0, 2], round.Answered.Select(s => s.Index));
+        Assert.Equal(3, round.Samples);
+        Assert.Equal(2, round.SkippedSamples);
+        Assert.Empty(round.HeldBy("b"));
+        Assert.Equal(RoundBook<string>.Admission.Abandoned, book.Admit(Result(round.Id, 1, version: 4, samples: 2), "b", RunId, 4, StateLength));
+    }
+
+    [Fact]
+    public void Without_backup_workers_a_lost_shard_is_never_let_go_and_the_round_needs_every_shard()
+    {
+        var book = new RoundBook<string>();
+        var round = book.Open(WorkKind.Train, 0, 7, [[1, 2], [3]], 0);
+        round.Shards[0].AssignTo("a", 0);
+        round.Shards[1].AssignTo("b", 0);
+        Assert.False(round.CanLetGo(round.Shards[1]));
+        round.Shards[0].Complete(Result(round.Id, 0, version: 4, samples: 2), "a", "worker-a", 1);
+        Assert.False(round.IsReady);
+        var evaluation = book.Open(WorkKind.Evaluate, 0, 7, [[1, 2], [3]], 0, backupWorkers: 1);
+        Assert.Equal(2, evaluation.Quorum.Required);
+    }
+
     [Theory]
     [InlineData(3, 2, StateLength)] // an older weights version
     [InlineData(4, 1, StateLength)] // fewer samples than the shard has

@@ -40,4 +40,27 @@ public sealed class SampleLedgerTests
         Assert.Equal(new SampleTally(0, 0, 1), ledger.Close());
         Assert.Equal(new SampleTally(6, 0, 1), ledger.Total);
     }
+
+    [Fact]
+    public void Samples_of_abandoned_shards_are_skipped_not_dropped_and_applied_plus_skipped_is_every_planned_sample()
+    {
+        var ledger = new SampleLedger(6);
+        ledger.Plan(0, [0, 1, 2]);
+        ledger.Apply(0, [[0, 1]]);
+        ledger.Skip(0, [[2]]);
+        ledger.Plan(0, [3, 4, 5]);
+        ledger.Apply(0, [[5]]);
+        ledger.Skip(0, [[3, 4]]);
+        var epoch = ledger.Close();
+        Assert.Equal(new SampleTally(3, 0, 0, 3), epoch);
+        Assert.True(epoch.IsClean);
+        Assert.Equal(6, epoch.Applied + epoch.Skipped);
+
+        // A planned sample neither applied nor skipped is still dropped.
+        ledger.Plan(1, [0, 1, 2]);
+        ledger.Apply(1, [[0]]);
+        ledger.Skip(1, [[1]]);
+        Assert.Equal(new SampleTally(1, 0, 1, 1), ledger.Close());
+        Assert.Equal(new SampleTally(4, 0, 1, 4), ledger.Total);
+    }
 }

@@ -30,7 +30,10 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
           lossLines: document.querySelectorAll('#loss-chart polyline').length,
           heatmap: document.getElementById('heatmap-legend').textContent,
           coActivation: document.getElementById('coactivation').textContent,
-          staleness: document.getElementById('staleness').textContent
+          detailHead: Array.from(document.querySelectorAll('#worker-detail-head th')).map(th => th.textContent).join('|'),
+          detailRows: document.querySelectorAll('#worker-detail tr').length,
+          detailP50: (document.querySelector('#worker-detail tr td:nth-child(3)') || { textContent: '' }).textContent,
+          staleness: Array.from(document.querySelectorAll('#worker-detail tr')).map(tr => tr.cells[0].textContent + ' ' + (tr.cells[9] || { textContent: '' }).textContent).join('|')
         })
         """;
 
@@ -67,7 +70,11 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
             Assert.True(later["breakdownBars"]!.GetValue<int>() > 0, "no step-time breakdown bars");
             Assert.Equal(1, later["lossLines"]!.GetValue<int>());
             Assert.InRange(Number(later, "coActivation"), 0.01, 1);
-            // Synchronous mode: every applied gradient has staleness 0, and the line says so per worker.
+            // The per-worker detail table: shard-time percentiles from the coordinator, copies, abandoned shards, staleness.
+            Assert.Equal("worker|shards timed|p50|p90|p99|max|copies started|copies won|shards abandoned|staleness", later["detailHead"]!.GetValue<string>());
+            Assert.Equal(2, later["detailRows"]!.GetValue<int>());
+            Assert.True(Number(later, "detailP50") > 0, $"p50 shows '{later["detailP50"]}'");
+            // Synchronous mode: every applied gradient has staleness 0, and the staleness column says so per worker.
             Assert.Contains("worker-0 0.00 / 0", later["staleness"]!.GetValue<string>());
 
             var png = await browser.ScreenshotAsync();

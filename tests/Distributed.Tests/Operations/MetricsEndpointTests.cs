@@ -69,6 +69,34 @@ public sealed class MetricsEndpointTests(OperationsRunFixture run, ITestOutputHe
     }
 
     [Fact]
+    public void Per_worker_shard_time_percentiles_speculative_copies_and_abandoned_shards_are_exported_and_on_the_status()
+    {
+        var metrics = PrometheusText.Parse(run.FinalMetrics);
+        Assert.Equal("gauge", metrics.Types["distributed_worker_shard_compute_time_seconds"]);
+        foreach (var worker in new[] { "worker-0", "worker-1" })
+        {
+            var quantiles = new[] { "0.5", "0.9", "0.99", "1" }
+                .Select(q => metrics.Value("distributed_worker_shard_compute_time_seconds", ("worker", worker), ("quantile", q))).ToArray();
+            Assert.True(quantiles[0] > 0, $"{worker}: p50 {quantiles[0]}");
+            Assert.Equal(quantiles.Order(), quantiles);
+            Assert.True(metrics.Value("distributed_worker_speculative_copies_total", ("worker", worker)) >= 0);
+            Assert.True(metrics.Value("distributed_worker_speculative_wins_total", ("worker", worker)) >= 0);
+            Assert.Equal(0, metrics.Value("distributed_worker_abandoned_shards_total", ("worker", worker)));
+        }
+        Assert.Equal(0, metrics.Value("distributed_ledger_samples_total", ("outcome", "skipped")));
+
+        // /api/status carries the same per-worker figures for the dashboard's table.
+        foreach (var worker in run.FinalStatus.Workers)
+        {
+            var times = Assert.IsType<Distributed.Protocol.ShardTimeSummary>(worker.ShardTimes);
+            Assert.InRange(times.Count, 1, 64);
+            Assert.Equal(times.Max, metrics.Value("distributed_worker_shard_compute_time_seconds", ("worker", worker.Name), ("quantile", "1")) * 1000, 6);
+            Assert.Equal(metrics.Value("distributed_worker_speculative_copies_total", ("worker", worker.Name)), worker.SpeculativeCopies);
+            Assert.Equal(0, worker.AbandonedShards);
+        }
+    }
+
+    [Fact]
     public void Every_series_the_grafana_dashboard_queries_is_exported_by_a_real_run()
     {
         var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(

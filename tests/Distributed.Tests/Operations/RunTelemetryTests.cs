@@ -56,6 +56,30 @@ public sealed class RunTelemetryTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void The_coordinators_per_worker_figures_reach_the_snapshot_under_the_names_the_dashboard_reads()
+    {
+        var telemetry = new RunTelemetry(Run, Layers);
+        telemetry.OnStatus(new TrainingStatus("training", 5, 0, 100,
+        [
+            new WorkerStatus("worker-0", WorkerState.Live, 10, 5, 0, SpeculativeCopies: 4, SpeculativeWins: 3, ShardTimes: new ShardTimeSummary(10, 40, 50, 60, 70)),
+            new WorkerStatus("worker-1", WorkerState.Live, 2, 15, 0, AbandonedShards: 8),
+        ], 1.0, 100));
+
+        var workers = telemetry.Snapshot().Workers.ToDictionary(w => w.Name);
+        Assert.Equal((4, 3, 0), (workers["worker-0"].SpeculativeCopies, workers["worker-0"].SpeculativeWins, workers["worker-0"].AbandonedShards));
+        Assert.Equal(new ShardTimeSummary(10, 40, 50, 60, 70), workers["worker-0"].ShardTimes);
+        Assert.Equal(8, workers["worker-1"].AbandonedShards);
+        Assert.Null(workers["worker-1"].ShardTimes);
+
+        var json = System.Text.Json.JsonSerializer.Serialize(telemetry.Snapshot(), TelemetrySnapshot.Json);
+        foreach (var field in new[] { "\"speculativeCopies\":4", "\"speculativeWins\":3", "\"abandonedShards\":8", "\"shardTimes\":{\"count\":10,\"p50\":40,\"p90\":50,\"p99\":60,\"max\":70}" })
+            Assert.Contains(field, json);
+        var page = File.ReadAllText(Path.Combine(Distributed.Tests.Cluster.BuildOutput.RepositoryRoot, "src", "Observability", "Telemetry", "Dashboard", "dashboard.html"));
+        foreach (var read in new[] { "w.speculativeCopies", "w.speculativeWins", "w.abandonedShards", "w.shardTimes?.p50", "w.shardTimes?.p90", "w.shardTimes?.p99", "w.shardTimes?.max" })
+            Assert.Contains(read, page);
+    }
+
+    [Fact]
     public void The_step_breakdown_adds_up_to_the_step_and_the_slower_worker_gets_the_higher_straggler_score()
     {
         var telemetry = new RunTelemetry(Run, Layers);

@@ -23,14 +23,22 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
         new WorkerUnavailable("worker-2", "/data/train-images-idx3-ubyte.gz: truncated"),
         new WorkRequest(12, WorkKind.Train, 3, 1, 11, [5, 9, 2], [1.5f, -2.25f, float.Epsilon], ProbeHealth: true, RunId: 0x5eed_0000_0001),
         new WorkRequest(13, WorkKind.Evaluate, 3, 0, 11, [1], null),
+        new WorkRequest(14, WorkKind.Train, 3, 2, 12, [4, 8], null, RunId: 0x5eed_0000_0001, OldestOpenRound: 12),
         new WorkCompleted(12, WorkKind.Train, 1, 11, 3, 6.5, 2, 17.25, [0.125f, float.MaxValue, -0f], Health, 2.75, RunId: 0x5eed_0000_0001),
         new WeightsMissing(12, 1, 9),
         new WorkFailed(12, 1, "sample index 70000 is outside the Train set of 60000"),
         new RegisterWorker("worker-3"),
         GetTrainingStatus.Instance,
         new TrainingStatus("training", 40, 1, 1407, [new WorkerStatus("worker-1", WorkerState.Live, 39, 51.5, 1)], 0.75, 1234.5),
+        new TrainingStatus("training", 41, 1, 1407, [new WorkerStatus("worker-2", WorkerState.Live, 3, 151.5, 0, 2, 1,
+            new ShardTimeSummary(64, 150.25, 300.5, 410, 455.75), AbandonedShards: 38)], 0.75, 1234.5),
+        new TrainingStatus("training", 42, 1, 1407, [new WorkerStatus("worker-3", WorkerState.Live, 30, 61.5, 0, 0, 0,
+            new ShardTimeSummary(30, 60.25, 70.5, 80, 81.75), Staleness: new StalenessTally(30, 17, 2))], 0.75, 1234.5),
         new StepCompleted(40, 1, 128, 0.5, 0.875, 0.1, 2.5, 101.5, 2, 469),
+        new StepCompleted(41, 1, 85, 0.5, 0.875, 0.1, 2.5, 101.5, 3, 469, SkippedSamples: 43),
+        new StepCompleted(42, 1, 128, 0.5, 0.875, 0.1, 2.5, 101.5, 3, 469, MaxStaleness: 2),
         new EpochCompleted(1, 0.4, 0.85, 0.35, 0.88, 1200, 50.5, 938, new SampleTally(60_000, 2, 1)),
+        new EpochCompleted(2, 0.4, 0.85, 0.35, 0.88, 1200, 50.5, 1407, new SampleTally(40_000, 0, 0, 20_000)),
         new TrainingFinished(1407, 1407, [1f, 2f], 0.92, 3, 1, new SampleTally(180_000, 0, 0), 4),
         new ContributionsRefused(40, [1, 3], "shard 1: 2 non-finite values"),
         new StepRefused(41, "the update makes the weights non-finite"),
@@ -100,6 +108,34 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
         var serializer = new ProtocolSerializer((ExtendedActorSystem)Sys);
         var error = Assert.Throws<SerializationException>(() => serializer.FromBinary([0x90], "System.Diagnostics.Process"));
         Assert.Contains("System.Diagnostics.Process", error.Message);
+    }
+
+    /// <summary>
+    /// Keys are the wire format: a coordinator and a dashboard of different builds must agree on them. Both features
+    /// added a field to StepCompleted after key 9; backup workers' SkippedSamples took key 10 first, and bounded
+    /// staleness's MaxStaleness is key 11, so a key swap or reuse shows here as values in the wrong places.
+    /// </summary>
+    [Fact]
+    public void Step_completed_keeps_skipped_samples_at_key_10_and_max_staleness_at_key_11()
+    {
+        var step = new StepCompleted(42, 1, 128, 0.5, 0.875, 0.1, 2.5, 101.5, 3, 469, SkippedSamples: 43, MaxStaleness: 2);
+        var fields = MessagePack.MessagePackSerializer.Deserialize<object[]>(
+            MessagePack.MessagePackSerializer.Serialize(step, ProtocolSerializer.Options), ProtocolSerializer.Options);
+        Assert.Equal(12, fields.Length);
+        Assert.Equal((43L, 2L), (Convert.ToInt64(fields[10]), Convert.ToInt64(fields[11])));
+    }
+
+    [Fact]
+    public void Worker_status_keeps_backup_keys_7_and_8_and_staleness_at_key_9()
+    {
+        var status = new WorkerStatus("worker-3", WorkerState.Live, 30, 61.5, 0, 0, 0, new ShardTimeSummary(30, 60.25, 70.5, 80, 81.75), 5,
+            new StalenessTally(30, 17, 2));
+        var fields = MessagePack.MessagePackSerializer.Deserialize<object[]>(
+            MessagePack.MessagePackSerializer.Serialize(status, ProtocolSerializer.Options), ProtocolSerializer.Options);
+        Assert.Equal(10, fields.Length);
+        Assert.Equal(5, fields[7] is object[] times ? times.Length : -1);
+        Assert.Equal(5L, Convert.ToInt64(fields[8]));
+        Assert.Equal([30L, 17L, 2L], ((object[])fields[9]).Select(Convert.ToInt64));
     }
 
     /// <summary>Records compare arrays by reference, so compare their serialized form instead.</summary>

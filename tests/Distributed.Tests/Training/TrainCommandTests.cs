@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Distributed.Cli.Commands;
 using Distributed.Observability;
 using Distributed.Protocol;
@@ -40,6 +41,35 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
+    public void Backup_workers_are_off_unless_asked_for_and_what_they_mean_is_said_in_the_runs_numbers()
+    {
+        Assert.Equal(0, TrainCommand.Parse().Plan.BackupWorkers);
+        Assert.Null(TrainCommand.BackupWorkersLine(TrainCommand.Parse().Plan));
+        var plan = TrainCommand.Parse("--workers", "2", "--backup-workers", "1").Plan;
+        Assert.Equal(1, plan.BackupWorkers);
+        var line = TrainCommand.BackupWorkersLine(plan)!;
+        Assert.Contains("with 2 workers the first 1", line);
+        Assert.Contains("about 64 of the 128 samples", line);
+        // With --cluster the bound is --min-workers, known later; --workers does not limit it.
+        Assert.Equal(3, TrainCommand.Parse("--cluster", "--workers", "2", "--backup-workers", "3").Plan.BackupWorkers);
+    }
+
+    [Fact]
+    public async Task Bounded_staleness_with_backup_workers_is_refused_before_anything_starts_with_exit_code_2()
+    {
+        // Every other option is valid and small: were the combination let through, this would train a step and exit 0.
+        var output = Path.Combine(Path.GetTempPath(), $"distributed-refused-{Guid.NewGuid():N}");
+        var code = await new RootCommand { TrainCommand.Create() }.Parse(["train", "--staleness", "1", "--backup-workers", "1", "--workers", "2",
+            "--dataset", "synthetic", "--train-limit", "64", "--test-limit", "32", "--epochs", "1", "--batch-size", "32", "--max-steps", "1",
+            "--output", output]).InvokeAsync();
+        Assert.Equal(2, code);
+        Assert.False(Directory.Exists(output));
+        // Each alone is accepted.
+        Assert.Equal(1, TrainCommand.Parse("--staleness", "1", "--workers", "2").Plan.Staleness);
+        Assert.Equal(1, TrainCommand.Parse("--backup-workers", "1", "--workers", "2").Plan.BackupWorkers);
+    }
+
+    [Fact]
     public void The_learning_rate_scales_linearly_with_the_global_batch()
     {
         Assert.Equal(0.4, TrainCommand.Parse("--batch-size", "512").Plan.Schedule.PeakLearningRate, 9);
@@ -75,6 +105,10 @@ public sealed class TrainCommandTests
     [InlineData("--ps-shards 65", "--ps-shards 65 must be between 1 and 64")]
     [InlineData("--staleness -1", "--staleness -1 must be between 0 (synchronous) and 64")]
     [InlineData("--staleness 65", "--staleness 65 must be between 0 (synchronous) and 64")]
+    [InlineData("--backup-workers -1", "--backup-workers -1 must be >= 0")]
+    [InlineData("--workers 2 --backup-workers 2", "--backup-workers 2 must be less than --workers 2")]
+    [InlineData("--workers 3 --staleness 2 --backup-workers 1", "--staleness 2 cannot be combined with --backup-workers 1")]
+    [InlineData("--cluster --min-workers 3 --backup-workers 1 --staleness 1", "--staleness 1 cannot be combined with --backup-workers 1")]
     public void A_bad_value_is_refused_with_a_message_naming_the_option_and_value(string arguments, string expected)
     {
         var error = Assert.Throws<ArgumentException>(() => TrainCommand.Parse(arguments.Split(' ')));
