@@ -206,10 +206,26 @@ public static partial class TrainCommand
         var resumePoint = setup.Resume is { } from
             ? new TrainingRun.ResumePoint(from.State, from.Momentum, from.Header.Step, from.Header.WeightsVersion)
             : null;
-        var options = new TrainingRun.RunOptions(resumePoint, actors => checkpoints.Attach(actors.ParameterServer), model);
+        Func<RangeServerSetup, Akka.Actor.Props>? rangeServers = null;
+        if (node.Servers is { } servers)
+        {
+            try
+            {
+                await servers.WaitAsync(job.Plan.JoinTimeout, Console.Out, cancellationToken);
+            }
+            catch (TimeoutException error)
+            {
+                Console.Error.WriteLine($"error: {error.Message}");
+                return 1;
+            }
+            rangeServers = servers.Links(model.InitialState.Length, model.ParameterCount);
+        }
+        var options = new TrainingRun.RunOptions(resumePoint, actors => checkpoints.Attach(actors.ParameterServer), model, rangeServers);
         var outcome = await TrainingRun.RunAsync(node.System, job, new CompositeObserver(reporter, metrics, checkpoints, observability.Observer),
             node.Workers, cancellationToken, options);
         ReportWorkers(outcome);
+        if (node.Channel is { } channel)
+            Console.WriteLine($"Tensor channel of this node: {channel.BytesSent:N0} bytes sent, {channel.BytesReceived:N0} bytes received");
         observability.Telemetry.Finish(outcome.Succeeded ? "finished" : outcome.Stopped ? "stopped" : "failed");
         if (observability.HealthSummary(job.Plan.HealthEvery) is { } healthSummary) Console.WriteLine(healthSummary);
         if (observability.Timeline is { } timeline) Console.WriteLine($"Timeline: {timeline.Path}");
@@ -284,14 +300,19 @@ public static partial class TrainCommand
                 ["Cluster:PublicHostname"] = parse.GetValue(PublicHostnameOption),
                 ["Cluster:TensorPort"] = parse.GetValue(TensorPortOption)?.ToString(CultureInfo.InvariantCulture),
                 ["Cluster:AllowInsecure"] = parse.GetValue(InsecureOption) ? "true" : null,
+                ["Cluster:ServerNodes"] = parse.GetValue(ServerNodesOption)?.ToString(CultureInfo.InvariantCulture),
             });
             cluster = ClusterSettings.From(configuration, new ClusterSettings { Port = ClusterSettings.DefaultCoordinatorPort });
+            if (cluster.ServerNodes > job.ParameterServers)
+                throw new ArgumentException($"--server-nodes {cluster.ServerNodes} needs at least as many ranges (--ps-shards {job.ParameterServers}): " +
+                    "a server node without a range would hold nothing");
             if (InsecureBinding.Warning(cluster) is { } warning) Console.Error.WriteLine($"warning: {warning}");
             job = job with { Plan = job.Plan with { MinimumWorkers = minimum } };
         }
-        else if (parse.GetResult(MinWorkersOption) is { Implicit: false } || parse.GetValue(HostnameOption) is not null)
+        else if (parse.GetResult(MinWorkersOption) is { Implicit: false } || parse.GetValue(HostnameOption) is not null
+            || parse.GetValue(ServerNodesOption) is not null)
         {
-            throw new ArgumentException("--min-workers and --hostname only apply with --cluster");
+            throw new ArgumentException("--min-workers, --server-nodes and --hostname only apply with --cluster");
         }
         Checkpoint? resume = null;
         var resumePath = parse.GetValue(ResumeOption);
