@@ -201,7 +201,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         if (round.Kind == WorkKind.Train)
         {
             round.ShardsDoneMilliseconds = Now - round.StartedMilliseconds;
-            var contributions = round.Shards.Select(s => new ShardContribution(s.Index, s.Result!.Samples, s.Result.Buffer!)).ToArray();
+            // A parked buffer (range servers on server nodes) goes on as its handle: the servers fetch it from the worker.
+            var contributions = round.Shards.Select(s => new ShardContribution(s.Index, s.Result!.Samples, s.Result.Buffer ?? [], s.Result.Parked)).ToArray();
             _parameterServer.Tell(new ApplyStep(round.Step, _plan.Schedule.At(round.Step, _progress.StepsPerEpoch, _progress.TotalSteps), contributions,
                 IncludeGradient: IsHealthStep(round)));
         }

@@ -4,12 +4,17 @@ namespace Distributed.Protocol;
 
 // What the parameter server is told, and what it answers.
 
-/// <summary>One shard's contribution to a step: its sample count and its [gradient | running statistics] buffer.</summary>
+/// <summary>
+/// One shard's contribution to a step: its sample count and its [gradient | running statistics] buffer. With range
+/// servers on server nodes the buffer stays parked on the worker's node (<see cref="Parked"/>, possibly 16-bit
+/// encoded) and <see cref="Buffer"/> is empty: each server node fetches its range of it from there.
+/// </summary>
 [MessagePackObject]
 public sealed record ShardContribution(
     [property: Key(0)] int Shard,
     [property: Key(1)] int Samples,
-    [property: Key(2)] float[] Buffer);
+    [property: Key(2)] float[] Buffer,
+    [property: Key(3)] TensorHandle? Parked = null);
 
 /// <summary>
 /// Every shard of a step, in shard order, each exactly once; <see cref="IncludeGradient"/> asks for the averaged

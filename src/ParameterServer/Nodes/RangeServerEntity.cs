@@ -21,8 +21,12 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
     private OpenRange? _open;
     private IActorRef? _server;
     private IActorRef _link = ActorRefs.Nobody;
-    // The step whose shard ranges the child is averaging: who asked, and the fetched ranges to recycle afterwards.
-    private (IActorRef Requester, float[][] Buffers)? _preparing;
+    // The step whose shard ranges the child is averaging: who asked for it.
+    private IActorRef? _preparing;
+    // The ranges of the step in flight, by the handle they came from. Kept until the step commits (then recycled) or
+    // aborts (then kept for the retry of that step: a worker's parked buffer is served once per range server, and the
+    // shards that were not refused come back with the same handles).
+    private Dictionary<(string, int, long), float[]> _ranges = new();
     private readonly Queue<IActorRef> _rangeRequesters = new();
 
     public RangeServerEntity(TensorChannel channel, TextWriter log)
@@ -60,6 +64,7 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
         _link = Sender;
         _preparing = null;
         _rangeRequesters.Clear();
+        _ranges.Clear();
         var length = open.End - open.Start;
         var parameters = new StateRange(open.Start, open.End).ParametersIn(open.ParameterCount);
         if (open.Start < 0 || open.End > open.StateLength || length <= 0 || open.State.Length != length || open.Momentum.Length != parameters
@@ -109,7 +114,13 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
     {
         Receive<OpenRange>(HandleOpen);
         Receive<PrepareRemoteStep>(HandlePrepare);
-        Receive<CommitStep>(commit => _server!.Forward(commit));
+        Receive<CommitStep>(commit =>
+        {
+            _server!.Forward(commit);
+            // The child read the ranges while it prepared (synchronously) and the step is done: they can go back to the pool.
+            foreach (var buffer in _ranges.Values) _channel.Buffers.Return(buffer);
+            _ranges.Clear();
+        });
         Receive<AbortStep>(abort => _server!.Forward(abort));
         Receive<GetRange>(get =>
         {
@@ -126,14 +137,22 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
         });
     }
 
-    /// <summary>Fetches this range of every shard's buffer, all at once, then hands the child a one-process PrepareStep over them.</summary>
+    /// <summary>
+    /// Fetches this range of every shard's buffer (straight from the worker's node when it is parked there), all at
+    /// once, then hands the child a one-process PrepareStep over them. A range already fetched for an aborted attempt
+    /// of the same buffer is used again.
+    /// </summary>
     private void HandlePrepare(PrepareRemoteStep step)
     {
         var open = _open!;
         var requester = Sender;
         var length = open.End - open.Start;
-        var fetches = step.Shards.Select(shard => _channel.FetchStateRangeAsync(shard.Buffer, step.Encoding, open.StateLength, open.ParameterCount,
-            open.Start, length)).ToArray();
+        var kept = _ranges;
+        _ranges = new Dictionary<(string, int, long), float[]>();
+        var fetches = step.Shards.Select(shard => kept.Remove(Key(shard.Buffer), out var range) ? Task.FromResult(range)
+            : _channel.FetchStateRangeAsync(shard.Buffer, step.Encoding, open.StateLength, open.ParameterCount, open.Start, length)).ToArray();
+        // Ranges of an aborted attempt that this one does not use (their shards were refused and computed again) are spent.
+        foreach (var unused in kept.Values) _channel.Buffers.Return(unused);
         Task.WhenAll(fetches).PipeTo(Self, success: buffers => new ShardRanges(step, requester, buffers),
             failure: error => new ShardRangesFailed(step, requester, error));
         Become(() =>
@@ -141,7 +160,8 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
             Receive<ShardRanges>(ranges => ranges.Step == step, ranges =>
             {
                 var contributions = step.Shards.Select((shard, i) => new ShardContribution(shard.Shard, shard.Samples, ranges.Buffers[i])).ToArray();
-                _preparing = (requester, ranges.Buffers);
+                for (var i = 0; i < step.Shards.Length; i++) _ranges[Key(step.Shards[i].Buffer)] = ranges.Buffers[i];
+                _preparing = requester;
                 _server!.Tell(new PrepareStep(step.Step, step.LearningRate, contributions, step.IncludeGradient));
                 Become(Serving);
                 Stash.UnstashAll();
@@ -160,14 +180,12 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
 
     private void HandlePrepared(StepPrepared prepared)
     {
-        if (_preparing is not { } preparing) return;
+        if (_preparing is not { } requester) return;
         _preparing = null;
-        // The child read the ranges while it prepared (synchronously): they can go back to the pool.
-        foreach (var buffer in preparing.Buffers) _channel.Buffers.Return(buffer);
         var start = _open!.Start;
         var findings = prepared.Findings.Select(f => f with { FirstIndex = f.FirstIndex + start }).ToArray();
         // The tentative range becomes the state on commit and is never written again: parked by reference.
-        preparing.Requester.Tell(new RemoteStepPrepared(prepared.Step, prepared.Server, prepared.Outcome, prepared.SumOfSquares,
+        requester.Tell(new RemoteStepPrepared(prepared.Step, prepared.Server, prepared.Outcome, prepared.SumOfSquares,
             prepared.State is { } state ? _channel.Publish(state) : null, prepared.Gradient is { } gradient ? _channel.Publish(gradient) : null,
             findings, prepared.AggregationMilliseconds, prepared.OptimizerMilliseconds));
     }
@@ -185,6 +203,8 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
         return host is null || string.Equals(handle.Host, host, StringComparison.OrdinalIgnoreCase) ? null
             : $"range server {Index} on {NodeName}: tensor handle {handle.Id:x16} points at {handle.Host}:{handle.Port}, but came from {host}: refused";
     }
+
+    private static (string, int, long) Key(TensorHandle handle) => (handle.Host, handle.Port, handle.Id);
 
     private string NodeName => Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
 

@@ -95,15 +95,37 @@ public sealed class RangeServerLink : ReceiveActor, IWithStash, IWithTimers
         Receive<Terminated>(terminated => terminated.ActorRef.Equals(_server), ServerLost);
     }
 
-    private void ServerLost(Terminated terminated) =>
-        throw new InvalidOperationException($"{Name} on server node {_node} is gone (the node left or died): its range of the state is lost");
+    /// <summary>
+    /// The server node is gone and its range of the state with it: the link fails (so the group and the run fail) and
+    /// from then on answers every request for its range with a failure at once, so nothing waits for a node that will
+    /// never answer (the run's failure path asks for the state to checkpoint it).
+    /// </summary>
+    private void ServerLost(Terminated terminated)
+    {
+        var reason = $"{Name} on server node {_node} is gone (the node left or died): its range of the state is lost";
+        Become(() =>
+        {
+            Receive<GetRange>(_ => Sender.Tell(new Status.Failure(new InvalidOperationException(reason))));
+            Receive<PrepareStep>(_ => Sender.Tell(new Status.Failure(new InvalidOperationException(reason))));
+            ReceiveAny(_ => { });
+        });
+        throw new InvalidOperationException(reason);
+    }
 
-    /// <summary>Parks each shard's whole buffer once; the server node fetches only its range of it.</summary>
+    /// <summary>
+    /// A buffer parked on its worker's node (direct push) goes on as that handle, and the server node fetches its range
+    /// from the worker; one held here is parked on this node's channel once. Either way only the range crosses to the server.
+    /// </summary>
     private void HandlePrepare(PrepareStep step)
     {
-        // The group returns these buffers to the pool only after every server answered, so after this one fetched: not recycled here.
-        var shards = step.Shards.Select(shard => new RemoteContribution(shard.Shard, shard.Samples, _channel.Publish(shard.Buffer))).ToArray();
-        _server.Tell(new PrepareRemoteStep(step.Step, step.LearningRate, shards, step.IncludeGradient, GradientCompression.None));
+        var encodings = step.Shards.Select(s => s.Parked?.Encoding ?? GradientCompression.None).Distinct().ToArray();
+        if (encodings.Length > 1 || (step.Shards.Any(s => s.Parked is null) && step.Shards.Any(s => s.Parked is not null)))
+            throw new InvalidOperationException($"{Name}, step {step.Step}: its shards mix buffers held here and parked on workers, or encodings " +
+                $"({string.Join(", ", encodings.Select(GradientEncoding.Name))}): one step must be one or the other");
+        // The group returns held buffers to the pool only after every server answered, so after this one fetched: not recycled here.
+        var shards = step.Shards.Select(shard => new RemoteContribution(shard.Shard, shard.Samples, shard.Parked ?? _channel.Publish(shard.Buffer))).ToArray();
+        _server.Tell(new PrepareRemoteStep(step.Step, step.LearningRate, shards, step.IncludeGradient,
+            encodings.Length == 1 ? encodings[0] : GradientCompression.None));
     }
 
     private void HandleRemotePrepared(RemoteStepPrepared prepared)

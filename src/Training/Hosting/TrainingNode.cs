@@ -69,7 +69,7 @@ public sealed class TrainingNode : IAsyncDisposable
             $"TLS {(tls is null ? "off" : "on")}; waiting for {job.Plan.MinimumWorkers} worker(s)" +
             (cluster.ServerNodes > 0 ? $" and {cluster.ServerNodes} server node(s) holding {job.ParameterServers} parameter-server ranges" : "") + " to join";
         var servers = cluster.ServerNodes > 0 ? new ServerNodes(system, channel, cluster.ServerNodes, job.Plan.JoinTimeout) : null;
-        return new TrainingNode(host, channel, new ClusterWorkers(channel, job.Plan.MinimumWorkers), description, servers);
+        return new TrainingNode(host, channel, new ClusterWorkers(channel, job.Plan.MinimumWorkers, servers is null ? 0 : job.ParameterServers), description, servers);
     }
 
     public async ValueTask DisposeAsync()

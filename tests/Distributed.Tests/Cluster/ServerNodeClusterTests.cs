@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Distributed.Tests.Support;
 using Distributed.Training.Checkpoints;
 using Xunit.Abstractions;
@@ -7,7 +9,8 @@ namespace Distributed.Tests.Cluster;
 /// <summary>
 /// Parameter-server ranges on server nodes (`--server-nodes`, `distributed-worker --role server`), end to end with
 /// real processes: the ranges are placed by cluster sharding on the server nodes, each server node holds one, and the
-/// run reaches weights and momentum bit-identical to the same run in one process with one parameter server.
+/// run reaches weights and momentum bit-identical to the same run in one process with one parameter server, with the
+/// gradients going from the workers straight to the server nodes.
 /// </summary>
 [Collection(ClusterProcessCollection.Name)]
 public sealed class ServerNodeClusterTests(ITestOutputHelper output) : IDisposable
@@ -55,6 +58,14 @@ public sealed class ServerNodeClusterTests(ITestOutputHelper output) : IDisposab
         Assert.Equal(Steps, actual.Header.Step);
         BitExact.Equal(expected.State, actual.State, "weights of the server-node run against the in-process run");
         BitExact.Equal(expected.Momentum, actual.Momentum, "momentum of the server-node run against the in-process run");
+
+        // Direct push: the server nodes fetched their ranges of each gradient from the workers, so the coordinator's
+        // node received far less than the gradients alone (2 shards a step, each a whole state) would have been; it
+        // still receives the new state once a step (each range's tentative values) and the state at start and end.
+        var line = coordinator.Lines.Single(l => l.StartsWith("Tensor channel of this node:", StringComparison.Ordinal));
+        var received = long.Parse(Regex.Match(line, @"([\d,]+) bytes received").Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture);
+        var gradients = (long)Steps * 2 * expected.State.Length * sizeof(float);
+        Assert.True(received < gradients, $"the coordinator's node received {received:N0} bytes; the gradients alone are {gradients:N0}: {line}");
     }
 
     public void Dispose() => _group.Dispose();
