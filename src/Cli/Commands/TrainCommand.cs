@@ -237,6 +237,10 @@ public static partial class TrainCommand
             if (outcome.Parameters is { StepsApplied: > 0 } last && await checkpoints.WriteFinalAsync(last))
                 Console.Error.WriteLine($"Wrote the parameter server's last state (step {last.StepsApplied}) to {Path.Combine(output, Checkpoint.FileName)}; " +
                     $"continue with: distributed train --resume {output} (and the same options)");
+            else if (outcome.Parameters is null && checkpoints.LastWrittenStep >= 0)
+                // The state could not be assembled (a server node holding a range is gone): the last checkpoint on disk is the way back.
+                Console.Error.WriteLine($"The parameter server's last state could not be read; the last checkpoint written is step {checkpoints.LastWrittenStep} " +
+                    $"in {Path.Combine(output, Checkpoint.FileName)}: continue with: distributed train --resume {output} (and the same options)");
             return 1;
         }
         await checkpoints.WriteFinalAsync(outcome.Parameters!);
