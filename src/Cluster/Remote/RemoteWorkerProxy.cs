@@ -80,7 +80,9 @@ public sealed class RemoteWorkerProxy : ReceiveActor
     {
         if (request.State is { Length: var length }) _stateLength = length;
         var handle = request.State is { } state ? _channel.Publish(state) : null;
-        var readers = _directReaders > 0 && request.Kind == WorkKind.Train ? _directReaders : 1;
+        // Every request of a direct run names the K readers, evaluation ones too (their results carry no buffer): the worker
+        // node parks a result for the readers of the latest request, so that number must not change within a run.
+        var readers = _directReaders > 0 ? _directReaders : 1;
         _remote.Tell(new RemoteWorkRequest(request with { State = null }, handle, readers), Self);
     }
 

@@ -25,26 +25,30 @@ public sealed class ServerNodeClusterTests(ITestOutputHelper output) : IDisposab
         "--no-dashboard", "--checkpoint-minutes", "0",
     ];
 
-    /// <remarks>With bf16 the server nodes fetch ranges of 16-bit packed buffers from the workers and decode them.</remarks>
+    /// <remarks>
+    /// With bf16 the server nodes fetch ranges of 16-bit packed buffers from the worker and decode them. That run has one
+    /// worker: error feedback keeps a residual per worker, so with two the weights depend on which worker computed which
+    /// shard, which the cluster's timing decides (as it does for any compressed run with several workers).
+    /// </remarks>
     [Theory]
-    [InlineData("none")]
-    [InlineData("bf16")]
-    public async Task Two_ranges_on_two_server_nodes_reach_the_weights_of_one_in_process_server(string compression)
+    [InlineData("none", 2)]
+    [InlineData("bf16", 1)]
+    public async Task Two_ranges_on_two_server_nodes_reach_the_weights_of_one_in_process_server(string compression, int workerCount)
     {
         var inProcess = Path.Combine(_group.Directory, "in-process");
         var local = _group.Add(NodeProcess.Start("in-process", BuildOutput.Coordinator,
-            ["train", .. Options, "--compress", compression, "--workers", "2", "--threads-per-worker", "1", "--ps-shards", "1", "--output", inProcess], _group.Directory));
+            ["train", .. Options, "--compress", compression, "--workers", workerCount.ToString(), "--threads-per-worker", "1", "--ps-shards", "1", "--output", inProcess], _group.Directory));
         Assert.Equal(0, await local.WaitForExitAsync(TimeSpan.FromMinutes(4)));
 
         var port = NodeProcess.FreePort();
         var clustered = Path.Combine(_group.Directory, "cluster");
         var coordinator = _group.Add(NodeProcess.Start("coordinator", BuildOutput.Coordinator,
-            ["train", .. Options, "--compress", compression, "--cluster", "--min-workers", "2", "--ps-shards", "2", "--server-nodes", "2", "--port", port.ToString(),
+            ["train", .. Options, "--compress", compression, "--cluster", "--min-workers", workerCount.ToString(), "--ps-shards", "2", "--server-nodes", "2", "--port", port.ToString(),
                 "--output", clustered], _group.Directory));
         var seeds = $"127.0.0.1:{port}";
         var servers = Enumerable.Range(0, 2).Select(i => _group.Add(NodeProcess.Start($"server-{i}", BuildOutput.Worker,
             ["--seed-nodes", seeds, "--role", "server"], _group.Directory))).ToArray();
-        var workers = Enumerable.Range(0, 2).Select(i => _group.Add(NodeProcess.Start($"worker-{i}", BuildOutput.Worker,
+        var workers = Enumerable.Range(0, workerCount).Select(i => _group.Add(NodeProcess.Start($"worker-{i}", BuildOutput.Worker,
             ["--seed-nodes", seeds, "--threads", "1"], _group.Directory))).ToArray();
         var exit = await coordinator.WaitForExitAsync(TimeSpan.FromMinutes(5));
         output.WriteLine(coordinator.Output);
@@ -67,7 +71,8 @@ public sealed class ServerNodeClusterTests(ITestOutputHelper output) : IDisposab
         // still receives the new state once a step (each range's tentative values) and the state at start and end.
         var line = coordinator.Lines.Single(l => l.StartsWith("Tensor channel of this node:", StringComparison.Ordinal));
         var received = long.Parse(Regex.Match(line, @"([\d,]+) bytes received").Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture);
-        var gradients = (long)Steps * 2 * expected.State.Length * sizeof(float);
+        var gradients = (long)Steps * workerCount * expected.State.Length * sizeof(float);
+        if (workerCount < 2) return; // one shard a step: its gradient is no bigger than the new state the coordinator still receives
         Assert.True(received < gradients, $"the coordinator's node received {received:N0} bytes; the gradients alone are {gradients:N0}: {line}");
     }
 
