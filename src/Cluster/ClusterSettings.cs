@@ -55,6 +55,15 @@ public sealed record ClusterSettings
     /// </summary>
     public bool AllowInsecure { get; init; }
 
+    /// <summary>
+    /// Coordinator only: how many server nodes (`distributed-worker --role server`) hold the parameter-server ranges;
+    /// 0 (the default) keeps them on the coordinator's node. The run waits until that many have registered.
+    /// </summary>
+    public int ServerNodes { get; init; }
+
+    /// <summary>Most server nodes a coordinator waits for (as many as <c>--ps-shards</c> can have ranges).</summary>
+    public const int MaxServerNodes = 64;
+
     public string AdvertisedHostname => string.IsNullOrWhiteSpace(PublicHostname) ? Hostname : PublicHostname;
 
     /// <summary>Akka's protocol name: TLS nodes speak akka.ssl.tcp, and only to each other.</summary>
@@ -82,6 +91,7 @@ public sealed record ClusterSettings
             Tls = TlsSettings.From(section.GetSection("Tls"), defaults.Tls),
             AllowInsecure = Flag(section, "AllowInsecure") ?? defaults.AllowInsecure,
             TensorChannel = TensorChannelSettings.From(section.GetSection("TensorChannel"), defaults.TensorChannel),
+            ServerNodes = Count(section, "ServerNodes") ?? defaults.ServerNodes,
         };
         return settings.EnsureValid();
     }
@@ -100,6 +110,8 @@ public sealed record ClusterSettings
         }
         if (HeartbeatInterval <= TimeSpan.Zero || AcceptableHeartbeatPause < HeartbeatInterval)
             throw new ArgumentException($"Cluster:AcceptableHeartbeatPauseSeconds ({AcceptableHeartbeatPause.TotalSeconds}) must be at least Cluster:HeartbeatIntervalSeconds ({HeartbeatInterval.TotalSeconds}) and both positive");
+        if (ServerNodes is < 0 or > MaxServerNodes)
+            throw new ArgumentException($"Cluster:ServerNodes ({ServerNodes}) must be between 0 and {MaxServerNodes}");
         if (DowningStableAfter < TimeSpan.FromSeconds(1))
             throw new ArgumentException($"Cluster:DowningStableAfterSeconds ({DowningStableAfter.TotalSeconds}) must be at least 1");
         Tls.EnsureValid();
@@ -117,6 +129,15 @@ public sealed record ClusterSettings
         return int.TryParse(text, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535
             ? port
             : throw new ArgumentException($"Cluster:{key} '{text}' is not a port number (0-65535)");
+    }
+
+    private static int? Count(IConfiguration section, string key)
+    {
+        var text = Text(section, key);
+        if (text is null) return null;
+        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var count)
+            ? count
+            : throw new ArgumentException($"Cluster:{key} '{text}' is not a whole number");
     }
 
     internal static bool? Flag(IConfiguration section, string key)

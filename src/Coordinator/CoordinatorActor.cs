@@ -247,7 +247,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     {
         RebaseStatistics(round);
         // The first shards to arrive, summed in shard order: with b = 0 every shard, exactly as a synchronous step.
-        var contributions = round.Answered.Select(s => new ShardContribution(s.Index, s.Result!.Samples, s.Result.Buffer!)).ToArray();
+        // A parked buffer (range servers on server nodes) goes on as its handle: the servers fetch it from the worker.
+        var contributions = round.Answered.Select(s => new ShardContribution(s.Index, s.Result!.Samples, s.Result.Buffer ?? [], s.Result.Parked)).ToArray();
         _parameterServer.Tell(new ApplyStep(round.Step, _plan.Schedule.At(round.Step, _progress.StepsPerEpoch, _progress.TotalSteps), contributions,
             IncludeGradient: IsHealthStep(round)));
     }

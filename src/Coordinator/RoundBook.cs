@@ -88,7 +88,7 @@ public sealed class RoundBook<TWorker> where TWorker : class
         if (shard.Result is not null) return Admission.AlreadyAnswered;
         var round = shard.Round;
         if (!versionFits(round, result.WeightsVersion) || result.Samples != shard.Indices.Length
-            || (round.Kind == WorkKind.Train && result.Buffer?.Length != stateLength))
+            || (round.Kind == WorkKind.Train && result.Buffer?.Length != stateLength && result is not { Buffer: null, Parked: not null }))
             return Admission.Mismatch;
         if (!double.IsFinite(result.LossSum)) return Admission.NotFinite;
         return Admission.Accepted;

@@ -56,6 +56,7 @@ public sealed class ParameterServerGroup : ReceiveActor, IWithStash
         // Answers to a step or a collection abandoned when a server failed: nothing waits for them any more.
         Receive<StepPrepared>(_ => { });
         Receive<CurrentRange>(_ => { });
+        Receive<Status.Failure>(_ => { });
     }
 
     private void Preparing()
@@ -81,7 +82,7 @@ public sealed class ParameterServerGroup : ReceiveActor, IWithStash
     {
         foreach (var shard in message.Shards)
         {
-            if (shard.Buffer.Length != _stateLength)
+            if (shard.Parked is null && shard.Buffer.Length != _stateLength)
                 throw new InvalidOperationException($"step {message.Step} shard {shard.Shard}: buffer has {shard.Buffer.Length} values, the model state has {_stateLength}");
         }
         _inFlight = (message, Sender, new StepVote(message.Step, _ranges));
@@ -102,7 +103,7 @@ public sealed class ParameterServerGroup : ReceiveActor, IWithStash
             case StepVote.Verdict.RefuseContributions:
                 // The refused shards' buffers are spent; the others stay with the coordinator's round, which sends them again.
                 var (bad, reason) = vote.NonFiniteShards(_parameterCount);
-                foreach (var shard in message.Shards.Where(s => bad.Contains(s.Shard))) TensorBufferPool.Shared.Return(shard.Buffer);
+                foreach (var shard in message.Shards.Where(s => bad.Contains(s.Shard) && s.Parked is null)) TensorBufferPool.Shared.Return(shard.Buffer);
                 sender.Tell(new ContributionsRefused(message.Step, bad, reason));
                 break;
             case StepVote.Verdict.RefuseStep:
@@ -127,7 +128,7 @@ public sealed class ParameterServerGroup : ReceiveActor, IWithStash
     /// <summary>The shard buffers are ours (ApplyStep hands them over) and, every server having read them, spent: the next step's shards reuse them.</summary>
     private static void ReturnBuffers(ApplyStep message)
     {
-        foreach (var shard in message.Shards) TensorBufferPool.Shared.Return(shard.Buffer);
+        foreach (var shard in message.Shards.Where(s => s.Parked is null)) TensorBufferPool.Shared.Return(shard.Buffer);
     }
 
     /// <summary>
@@ -148,6 +149,13 @@ public sealed class ParameterServerGroup : ReceiveActor, IWithStash
                 ranges[range.Server] = range;
                 if (++answered < ranges.Length) return;
                 requester.Tell(Assemble(ranges!));
+                Become(Idle);
+                Stash.UnstashAll();
+            });
+            // A range server on a server node that is gone answers with a failure: the flat state cannot be assembled.
+            Receive<Status.Failure>(failure =>
+            {
+                requester.Tell(new Status.Failure(new InvalidOperationException($"the parameter server's state cannot be assembled: {failure.Cause.Message}")));
                 Become(Idle);
                 Stash.UnstashAll();
             });

@@ -4,12 +4,17 @@ namespace Distributed.Protocol;
 
 // What the parameter server is told, and what it answers.
 
-/// <summary>One shard's contribution to a step: its sample count and its [gradient | running statistics] buffer.</summary>
+/// <summary>
+/// One shard's contribution to a step: its sample count and its [gradient | running statistics] buffer. With range
+/// servers on server nodes the buffer stays parked on the worker's node (<see cref="Parked"/>, possibly 16-bit
+/// encoded) and <see cref="Buffer"/> is empty: each server node fetches its range of it from there.
+/// </summary>
 [MessagePackObject]
 public sealed record ShardContribution(
     [property: Key(0)] int Shard,
     [property: Key(1)] int Samples,
-    [property: Key(2)] float[] Buffer);
+    [property: Key(2)] float[] Buffer,
+    [property: Key(3)] TensorHandle? Parked = null);
 
 /// <summary>
 /// Every shard of a step, in shard order, each exactly once; <see cref="IncludeGradient"/> asks for the averaged
@@ -146,3 +151,83 @@ public sealed record CurrentRange(
     [property: Key(0)] int Server,
     [property: Key(1)] float[] State,
     [property: Key(2)] float[] Momentum) : IProtocolMessage;
+
+// Range servers on server nodes (`--server-nodes N`, issue 13). Each range is a sharded entity on a node with the
+// `server` role (entity id = range index); on the coordinator's node a link per range stands in for it towards the
+// group, so the group's two-phase step is unchanged. Arrays never ride on Akka.Remote: every message below names
+// them by tensor handles, and each side fetches what it needs (a range server only its range of each buffer).
+//   link → entity   OpenRange          the range's initial state, momentum and decay mask, by handle
+//   entity → link   RangeOpened / RangeFailed
+//   link → entity   PrepareRemoteStep  per shard a handle of its whole [gradient | statistics] buffer
+//   entity → link   RemoteStepPrepared the StepPrepared of its range server, arrays by handle
+//   link → entity   CommitStep, AbortStep, GetRange (as in one process) → RemoteCurrentRange
+
+/// <summary>
+/// Opens (or reopens, for a new run) range server <see cref="Server"/> on a server node: it owns [<see cref="Start"/>,
+/// <see cref="End"/>) of a flat state of <see cref="StateLength"/> values whose first <see cref="ParameterCount"/> are
+/// trainable, and fetches its initial state, momentum and decay mask from the handles.
+/// </summary>
+[MessagePackObject]
+public sealed record OpenRange(
+    [property: Key(0)] int Server,
+    [property: Key(1)] int Start,
+    [property: Key(2)] int End,
+    [property: Key(3)] int StateLength,
+    [property: Key(4)] int ParameterCount,
+    [property: Key(5)] TensorHandle State,
+    [property: Key(6)] TensorHandle Momentum,
+    [property: Key(7)] TensorHandle DecayMask,
+    [property: Key(8)] double MomentumCoefficient,
+    [property: Key(9)] bool Nesterov,
+    [property: Key(10)] double WeightDecay) : IProtocolMessage;
+
+/// <summary>Range server <see cref="Server"/> holds its range; <see cref="Node"/> is the server node's address, for reports.</summary>
+[MessagePackObject]
+public sealed record RangeOpened(
+    [property: Key(0)] int Server,
+    [property: Key(1)] string Node) : IProtocolMessage;
+
+/// <summary>A range server node could not do what it was asked (a fetch failed, a handle was refused, it was never opened).</summary>
+[MessagePackObject]
+public sealed record RangeFailed(
+    [property: Key(0)] int Server,
+    [property: Key(1)] string Reason) : IProtocolMessage;
+
+/// <summary>One shard's contribution to a step as a handle of its whole result buffer and how that buffer is encoded.</summary>
+[MessagePackObject]
+public sealed record RemoteContribution(
+    [property: Key(0)] int Shard,
+    [property: Key(1)] int Samples,
+    [property: Key(2)] TensorHandle Buffer);
+
+/// <summary>
+/// <see cref="PrepareStep"/> for a range server on a server node: it fetches only its range of each shard's buffer
+/// (<see cref="Encoding"/>: how the buffers' gradients are packed) and sums them in shard order, as in one process.
+/// </summary>
+[MessagePackObject]
+public sealed record PrepareRemoteStep(
+    [property: Key(0)] long Step,
+    [property: Key(1)] double LearningRate,
+    [property: Key(2)] RemoteContribution[] Shards,
+    [property: Key(3)] bool IncludeGradient,
+    [property: Key(4)] GradientCompression Encoding) : IProtocolMessage;
+
+/// <summary><see cref="StepPrepared"/> from a server node: the tentative range and the averaged gradient (when asked) by handle.</summary>
+[MessagePackObject]
+public sealed record RemoteStepPrepared(
+    [property: Key(0)] long Step,
+    [property: Key(1)] int Server,
+    [property: Key(2)] PrepareOutcome Outcome,
+    [property: Key(3)] double SumOfSquares,
+    [property: Key(4)] TensorHandle? State,
+    [property: Key(5)] TensorHandle? Gradient,
+    [property: Key(6)] NonFiniteFinding[] Findings,
+    [property: Key(7)] double AggregationMilliseconds,
+    [property: Key(8)] double OptimizerMilliseconds) : IProtocolMessage;
+
+/// <summary><see cref="CurrentRange"/> from a server node, its state and momentum by handle.</summary>
+[MessagePackObject]
+public sealed record RemoteCurrentRange(
+    [property: Key(0)] int Server,
+    [property: Key(1)] TensorHandle State,
+    [property: Key(2)] TensorHandle Momentum) : IProtocolMessage;

@@ -19,11 +19,22 @@ public sealed record TensorHandle(
     [property: Key(3)] int Length,
     [property: Key(4)] GradientCompression Encoding = GradientCompression.None);
 
-/// <summary>A <see cref="WorkRequest"/> whose weights (if any) wait in the coordinator node's tensor channel.</summary>
+/// <summary>
+/// A <see cref="WorkRequest"/> whose weights (if any) wait in the coordinator node's tensor channel.
+/// <see cref="ResultReaders"/> is how many fetches the worker node serves its result buffer to: 1 when the coordinator's
+/// node fetches it, K when K range servers on server nodes each fetch their range of it straight from the worker.
+/// </summary>
 [MessagePackObject]
 public sealed record RemoteWorkRequest(
     [property: Key(0)] WorkRequest Request,
-    [property: Key(1)] TensorHandle? State) : IProtocolMessage;
+    [property: Key(1)] TensorHandle? State,
+    [property: Key(2)] int ResultReaders = 1) : IProtocolMessage;
+
+/// <summary>Most readers a worker node serves one result to (the most range servers a run can have).</summary>
+public static class ResultReaderLimits
+{
+    public const int Max = 64;
+}
 
 /// <summary>A <see cref="WorkCompleted"/> whose gradient buffer (if any) waits in the worker node's tensor channel.</summary>
 [MessagePackObject]

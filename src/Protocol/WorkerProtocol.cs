@@ -63,7 +63,8 @@ public sealed record WorkRequest(
 /// The answer to a <see cref="WorkRequest"/>. For training, <see cref="Buffer"/> is
 /// [mean-loss gradient over the shard | running statistics after the step], one contiguous buffer.
 /// <see cref="ComputeMilliseconds"/> is the training work alone; health probes, when asked for, take
-/// <see cref="HealthMilliseconds"/> on top.
+/// <see cref="HealthMilliseconds"/> on top. With range servers on server nodes the buffer stays on the worker's node:
+/// <see cref="Buffer"/> is null and <see cref="Parked"/> names it (the coordinator's node checked it and never fetches it).
 /// </summary>
 [MessagePackObject]
 public sealed record WorkCompleted(
@@ -78,7 +79,8 @@ public sealed record WorkCompleted(
     [property: Key(8)] float[]? Buffer,
     [property: Key(9)] ShardHealth? Health = null,
     [property: Key(10)] double HealthMilliseconds = 0,
-    [property: Key(11)] long RunId = 0) : IProtocolMessage;
+    [property: Key(11)] long RunId = 0,
+    [property: Key(12)] TensorHandle? Parked = null) : IProtocolMessage;
 
 /// <summary>The worker holds an older weights version than asked for and got no weights with the request.</summary>
 [MessagePackObject]

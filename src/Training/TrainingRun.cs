@@ -85,7 +85,8 @@ public static class TrainingRun
             var parameters = await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30));
             return stopped with { Failed = stopped.Failed! with { Step = parameters.StepsApplied }, Parameters = parameters };
         }
-        catch (Exception error) when (error is AskTimeoutException or TaskCanceledException)
+        // InvalidOperationException: a range server on a server node is gone, so there is no whole state to save.
+        catch (Exception error) when (error is AskTimeoutException or TaskCanceledException or InvalidOperationException)
         {
             return stopped;
         }
@@ -104,7 +105,8 @@ public static class TrainingRun
             var step = failed.Failed!.Step < 0 ? parameters.StepsApplied : failed.Failed.Step;
             return failed with { Failed = failed.Failed with { Step = step }, Parameters = parameters };
         }
-        catch (Exception error) when (error is AskTimeoutException or TaskCanceledException)
+        // InvalidOperationException: a range server on a server node is gone, so there is no whole state to save.
+        catch (Exception error) when (error is AskTimeoutException or TaskCanceledException or InvalidOperationException)
         {
             return failed;
         }

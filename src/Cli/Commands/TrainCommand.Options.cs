@@ -126,6 +126,11 @@ public static partial class TrainCommand
     { Description = "Coordinate workers that join over the network (distributed-worker processes) instead of starting in-process workers." };
     private static readonly Option<int> MinWorkersOption = new("--min-workers")
     { Description = "With --cluster: start training once this many workers have joined.", DefaultValueFactory = _ => 1 };
+    private static readonly Option<int?> ServerNodesOption = new("--server-nodes")
+    {
+        Description = "With --cluster: keep the --ps-shards parameter-server ranges on this many server nodes (distributed-worker --role server, " +
+            "Cluster:ServerNodes) instead of this node; the run waits for them (--join-timeout). Default 0: on this node.",
+    };
     private static readonly Option<string> HostnameOption = new("--hostname")
     { Description = "With --cluster: address to bind to (Cluster:Hostname; default 127.0.0.1)." };
     private static readonly Option<int?> PortOption = new("--port")
@@ -152,7 +157,7 @@ public static partial class TrainCommand
 
     private static IEnumerable<Option> RunOptions() =>
     [
-        CheckpointEveryOption, CheckpointMinutesOption, KeepCheckpointsOption, ResumeOption, ClusterOption, MinWorkersOption, HostnameOption, PortOption,
+        CheckpointEveryOption, CheckpointMinutesOption, KeepCheckpointsOption, ResumeOption, ClusterOption, MinWorkersOption, ServerNodesOption, HostnameOption, PortOption,
         PublicHostnameOption, TensorPortOption, InsecureOption, FaultOption,
     ];
 }

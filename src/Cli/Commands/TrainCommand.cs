@@ -221,10 +221,26 @@ public static partial class TrainCommand
         var resumePoint = setup.Resume is { } from
             ? new TrainingRun.ResumePoint(from.State, from.Momentum, from.Header.Step, from.Header.WeightsVersion)
             : null;
-        var options = new TrainingRun.RunOptions(resumePoint, actors => checkpoints.Attach(actors.ParameterServer), model);
+        Func<RangeServerSetup, Akka.Actor.Props>? rangeServers = null;
+        if (node.Servers is { } servers)
+        {
+            try
+            {
+                await servers.WaitAsync(job.Plan.JoinTimeout, Console.Out, cancellationToken);
+            }
+            catch (TimeoutException error)
+            {
+                Console.Error.WriteLine($"error: {error.Message}");
+                return 1;
+            }
+            rangeServers = servers.Links(model.InitialState.Length, model.ParameterCount);
+        }
+        var options = new TrainingRun.RunOptions(resumePoint, actors => checkpoints.Attach(actors.ParameterServer), model, rangeServers);
         var outcome = await TrainingRun.RunAsync(node.System, job, new CompositeObserver(reporter, metrics, checkpoints, observability.Observer),
             node.Workers, cancellationToken, options);
         ReportWorkers(outcome);
+        if (node.Channel is { } channel)
+            Console.WriteLine($"Tensor channel of this node: {channel.BytesSent:N0} bytes sent, {channel.BytesReceived:N0} bytes received");
         observability.Telemetry.Finish(outcome.Succeeded ? "finished" : outcome.Stopped ? "stopped" : "failed");
         if (observability.HealthSummary(job.Plan.HealthEvery) is { } healthSummary) Console.WriteLine(healthSummary);
         if (observability.Timeline is { } timeline) Console.WriteLine($"Timeline: {timeline.Path}");
@@ -236,6 +252,10 @@ public static partial class TrainCommand
             if (outcome.Parameters is { StepsApplied: > 0 } last && await checkpoints.WriteFinalAsync(last))
                 Console.Error.WriteLine($"Wrote the parameter server's last state (step {last.StepsApplied}) to {Path.Combine(output, Checkpoint.FileName)}; " +
                     $"continue with: distributed train --resume {output} (and the same options)");
+            else if (outcome.Parameters is null && checkpoints.LastWrittenStep >= 0)
+                // The state could not be assembled (a server node holding a range is gone): the last checkpoint on disk is the way back.
+                Console.Error.WriteLine($"The parameter server's last state could not be read; the last checkpoint written is step {checkpoints.LastWrittenStep} " +
+                    $"in {Path.Combine(output, Checkpoint.FileName)}: continue with: distributed train --resume {output} (and the same options)");
             return 1;
         }
         await checkpoints.WriteFinalAsync(outcome.Parameters!);
@@ -316,16 +336,27 @@ public static partial class TrainCommand
                 ["Cluster:PublicHostname"] = parse.GetValue(PublicHostnameOption),
                 ["Cluster:TensorPort"] = parse.GetValue(TensorPortOption)?.ToString(CultureInfo.InvariantCulture),
                 ["Cluster:AllowInsecure"] = parse.GetValue(InsecureOption) ? "true" : null,
+                ["Cluster:ServerNodes"] = parse.GetValue(ServerNodesOption)?.ToString(CultureInfo.InvariantCulture),
             });
             cluster = ClusterSettings.From(configuration, new ClusterSettings { Port = ClusterSettings.DefaultCoordinatorPort });
+            if (cluster.ServerNodes > job.ParameterServers)
+                throw new ArgumentException($"--server-nodes {cluster.ServerNodes} needs at least as many ranges (--ps-shards {job.ParameterServers}): " +
+                    "a server node without a range would hold nothing");
+            // Under bounded staleness the coordinator moves a stale shard's running statistics onto the newer weights
+            // (StaleStatistics); with server nodes the shard's buffer stays on its worker and never passes through it.
+            if (cluster.ServerNodes > 0 && job.Plan.Staleness > 0)
+                throw new ArgumentException($"--staleness {job.Plan.Staleness} cannot be combined with --server-nodes {cluster.ServerNodes}: a stale shard's " +
+                    "running statistics are moved onto the newer weights on the coordinator's node, and with server nodes its buffer goes from the worker " +
+                    "straight to the servers (use one or the other; docs/stragglers.md)");
             if (InsecureBinding.Warning(cluster) is { } warning) Console.Error.WriteLine($"warning: {warning}");
             if (job.Plan.BackupWorkers >= minimum)
                 throw new ArgumentException($"--backup-workers {job.Plan.BackupWorkers} must be less than --min-workers {minimum}: each step is applied with the first workers - b shards");
             job = job with { Plan = job.Plan with { MinimumWorkers = minimum } };
         }
-        else if (parse.GetResult(MinWorkersOption) is { Implicit: false } || parse.GetValue(HostnameOption) is not null)
+        else if (parse.GetResult(MinWorkersOption) is { Implicit: false } || parse.GetValue(HostnameOption) is not null
+            || parse.GetValue(ServerNodesOption) is not null)
         {
-            throw new ArgumentException("--min-workers and --hostname only apply with --cluster");
+            throw new ArgumentException("--min-workers, --server-nodes and --hostname only apply with --cluster");
         }
         Checkpoint? resume = null;
         var resumePath = parse.GetValue(ResumeOption);

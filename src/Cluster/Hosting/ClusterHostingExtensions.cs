@@ -18,7 +18,8 @@ public static class ClusterHostingExtensions
     public const long MaximumFrameSize = 1 << 20;
 
     /// <summary>
-    /// Remoting and clustering for one node of <paramref name="role"/>: bound to the configured address, seed
+    /// Remoting and clustering for one node of <paramref name="role"/> (comma-separated for a node of several roles,
+    /// e.g. "worker,server"): bound to the configured address, seed
     /// nodes from configuration (none: the node forms the cluster by joining itself), optional mutual TLS, a
     /// failure detector that calls a silent peer unreachable within seconds, and the keep-oldest split brain
     /// resolver restricted to the coordinator role. Why keep-oldest: training needs the coordinator, so in any
@@ -61,7 +62,7 @@ public static class ClusterHostingExtensions
             .WithRemoting(remote)
             .WithClustering(new ClusterOptions
             {
-                Roles = [role],
+                Roles = role.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 SeedNodes = seeds,
                 SplitBrainResolver = new KeepOldestOption { Role = ClusterRoles.Coordinator, DownIfAlone = false },
             })
@@ -97,7 +98,8 @@ public static class ClusterHostingExtensions
     /// Paths a peer may reach by actor selection: what Akka.Cluster and remote watch select (join and gossip go to
     /// the cluster daemon, heartbeats to the heartbeat receiver and the remote watcher) and the worker endpoint,
     /// which the coordinator finds with Identify. A selection of any other path is dropped (a peer can still name an
-    /// actor by its path, but then only protocol messages and Akka's own get through the closed wire).
+    /// actor by its path, but then only protocol messages and Akka's own get through the closed wire). Sharding's own
+    /// serializers (envelopes, coordinator state, distributed data) are Akka's and stay open.
     /// </summary>
     public static IReadOnlyList<string> TrustedSelectionPaths { get; } =
     [
@@ -105,6 +107,12 @@ public static class ClusterHostingExtensions
         "/system/cluster/heartbeatReceiver",
         "/system/remote-watcher",
         "/user/" + ClusterRoles.WorkerEndpointName,
+        // Server nodes (`--server-nodes`): sharding of the range servers on role server, its coordinator singleton
+        // (and the singleton manager's handover between server nodes) and its distributed-data replicator.
+        $"/system/sharding/{ClusterRoles.RangeServerTypeName}Coordinator",
+        $"/system/sharding/{ClusterRoles.RangeServerTypeName}Coordinator/singleton/coordinator",
+        $"/system/sharding/{ClusterRoles.Server}Replicator",
+        "/system/sharding/replicator",
     ];
 
     /// <summary>

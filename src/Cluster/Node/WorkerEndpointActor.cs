@@ -38,6 +38,9 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
     private readonly Queue<GradientCompression> _pendingCompression = new();
     private GradientCompression _compression;
     private int _parameterCount;
+    // How many fetches a result is served to: 1 (the coordinator's node) or, with range servers on server nodes, one
+    // per range server. The same for every request of a run; taken from the latest request.
+    private int _resultReaders = 1;
 
     public WorkerEndpointActor(Props workerProps, TensorChannel channel, TextWriter? console = null)
     {
@@ -93,6 +96,14 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
     private void HandleRequest(RemoteWorkRequest remote)
     {
         _coordinatorSide = Sender;
+        if (remote.ResultReaders is < 1 or > ResultReaderLimits.Max)
+        {
+            var refused = $"a request for {remote.ResultReaders} readers of its result (at most {ResultReaderLimits.Max}): refused";
+            _log.Warning("Round {0} shard {1}: {2}", remote.Request.Round, remote.Request.Shard, refused);
+            Sender.Tell(new WorkFailed(remote.Request.Round, remote.Request.Shard, refused), Self);
+            return;
+        }
+        _resultReaders = remote.ResultReaders;
         if (remote.State is not { } handle)
         {
             Forward(remote.Request);
@@ -169,7 +180,7 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
     /// <summary>Parks a result buffer in the channel, packed if this configuration compresses gradients; null (and a failed shard) if it cannot be.</summary>
     private TensorHandle? Park(float[] buffer, WorkCompleted completed)
     {
-        if (_compression == GradientCompression.None) return _channel.Publish(buffer, recycle: true);
+        if (_compression == GradientCompression.None) return _channel.Publish(buffer, recycle: true, servings: _resultReaders);
         if (_parameterCount <= 0 || _parameterCount > buffer.Length)
         {
             var reason = $"the worker reported {_parameterCount} parameters for a result of {buffer.Length} values: cannot pack its {GradientEncoding.Name(_compression)} gradient";
@@ -179,7 +190,7 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
         }
         var wire = GradientEncoding.Encode(buffer, _parameterCount, _compression, _channel.Buffers);
         _channel.Buffers.Return(buffer);
-        return _channel.Publish(wire, recycle: true) with { Encoding = _compression };
+        return _channel.Publish(wire, recycle: true, servings: _resultReaders) with { Encoding = _compression };
     }
 
     private void RelayConfigurationAnswer(object answer)

@@ -16,6 +16,10 @@ namespace Distributed.Cluster.Remote;
 /// With gradient compression the handle must also carry the run's encoding and the packed length that follows from
 /// the model (the worker's <see cref="WorkerConfigured.ParameterCount"/> says where the gradient ends); the fetched
 /// array is decoded back into floats here, so the coordinator and parameter server never see an encoding.
+/// With range servers on server nodes (<c>directReaders</c> = K &gt; 0) the proxy checks a training result's handle the
+/// same way but does not fetch it: the worker node serves it to the K range servers, each fetching its range straight
+/// from there, and the coordinator gets the handle (<see cref="WorkCompleted.Parked"/>), so gradients never cross
+/// the coordinator's node.
 /// </summary>
 public sealed class RemoteWorkerProxy : ReceiveActor
 {
@@ -27,9 +31,11 @@ public sealed class RemoteWorkerProxy : ReceiveActor
     private int? _stateLength;
     private GradientCompression _compression;
     private int _parameterCount;
+    private readonly int _directReaders;
 
-    public RemoteWorkerProxy(IActorRef remote, string name, IActorRef coordinator, TensorChannel channel)
+    public RemoteWorkerProxy(IActorRef remote, string name, IActorRef coordinator, TensorChannel channel, int directReaders = 0)
     {
+        _directReaders = directReaders;
         _remote = remote;
         _name = name;
         _coordinator = coordinator;
@@ -61,8 +67,8 @@ public sealed class RemoteWorkerProxy : ReceiveActor
         });
     }
 
-    public static Props Props(IActorRef remote, string name, IActorRef coordinator, TensorChannel channel) =>
-        Akka.Actor.Props.Create(() => new RemoteWorkerProxy(remote, name, coordinator, channel));
+    public static Props Props(IActorRef remote, string name, IActorRef coordinator, TensorChannel channel, int directReaders = 0) =>
+        Akka.Actor.Props.Create(() => new RemoteWorkerProxy(remote, name, coordinator, channel, directReaders));
 
     protected override void PreStart()
     {
@@ -74,7 +80,10 @@ public sealed class RemoteWorkerProxy : ReceiveActor
     {
         if (request.State is { Length: var length }) _stateLength = length;
         var handle = request.State is { } state ? _channel.Publish(state) : null;
-        _remote.Tell(new RemoteWorkRequest(request with { State = null }, handle), Self);
+        // Every request of a direct run names the K readers, evaluation ones too (their results carry no buffer): the worker
+        // node parks a result for the readers of the latest request, so that number must not change within a run.
+        var readers = _directReaders > 0 ? _directReaders : 1;
+        _remote.Tell(new RemoteWorkRequest(request with { State = null }, handle, readers), Self);
     }
 
     private void HandleCompleted(RemoteWorkCompleted remote)
@@ -91,6 +100,11 @@ public sealed class RemoteWorkerProxy : ReceiveActor
         {
             _log.Warning("Refused the result of {0} for round {1} shard {2}: {3}", _name, result.Round, result.Shard, problem);
             _coordinator.Tell(new WorkFailed(result.Round, result.Shard, $"{_name}: {problem}"), Self);
+            return;
+        }
+        if (_directReaders > 0 && result.Kind == WorkKind.Train)
+        {
+            _coordinator.Tell(result with { Buffer = null, Parked = handle }, Self);
             return;
         }
         var (compression, stateLength, parameterCount, pool) = (_compression, _stateLength!.Value, _parameterCount, _channel.Buffers);

@@ -28,8 +28,12 @@ public sealed class WorkerDiscoveryActor : ReceiveActor, IWithTimers
     private readonly Dictionary<string, UniqueAddress> _pending = new(StringComparer.Ordinal);
     private int _proxyCounter;
 
-    public WorkerDiscoveryActor(IActorRef coordinator, TensorChannel channel)
+    private readonly int _directReaders;
+
+    /// <param name="directReaders">K when K range servers on server nodes fetch the workers' results themselves; 0 otherwise.</param>
+    public WorkerDiscoveryActor(IActorRef coordinator, TensorChannel channel, int directReaders = 0)
     {
+        _directReaders = directReaders;
         _coordinator = coordinator;
         _channel = channel;
         Receive<MemberUp>(up => Discover(up.Member));
@@ -63,8 +67,8 @@ public sealed class WorkerDiscoveryActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef coordinator, TensorChannel channel) =>
-        Akka.Actor.Props.Create(() => new WorkerDiscoveryActor(coordinator, channel));
+    public static Props Props(IActorRef coordinator, TensorChannel channel, int directReaders = 0) =>
+        Akka.Actor.Props.Create(() => new WorkerDiscoveryActor(coordinator, channel, directReaders));
 
 
     protected override void PreStart() =>
@@ -102,7 +106,7 @@ public sealed class WorkerDiscoveryActor : ReceiveActor, IWithTimers
             return;
         }
         var name = ClusterRoles.WorkerName(member.Address);
-        var proxy = Context.ActorOf(RemoteWorkerProxy.Props(endpoint, name, _coordinator, _channel), $"proxy-{++_proxyCounter}");
+        var proxy = Context.ActorOf(RemoteWorkerProxy.Props(endpoint, name, _coordinator, _channel, _directReaders), $"proxy-{++_proxyCounter}");
         Context.Watch(proxy);
         _proxies[member] = proxy;
         _log.Info("Discovered {0}", name);

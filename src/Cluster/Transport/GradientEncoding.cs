@@ -90,6 +90,50 @@ public static class GradientEncoding
         return buffer;
     }
 
+    /// <summary>
+    /// The wire floats that hold state elements [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>)
+    /// of a result buffer: one contiguous run, since the packed gradient ends exactly where the statistics begin.
+    /// <c>Skip</c> is 1 when the range starts on the second code of a wire float (an odd start inside the gradient).
+    /// </summary>
+    public static (int Start, int Count, int Skip) WireRange(GradientCompression encoding, int stateLength, int parameterCount, int start, int count)
+    {
+        if (start < 0 || count < 0 || (long)start + count > stateLength)
+            throw new ArgumentException($"state range [{start}, {(long)start + count}) does not fit a state of {stateLength}");
+        if (encoding == GradientCompression.None) return (start, count, 0);
+        if (parameterCount < 0 || parameterCount > stateLength)
+            throw new ArgumentException($"{parameterCount} gradient values do not fit a state of {stateLength}");
+        var packed = (parameterCount + 1) / 2;
+        var end = start + count;
+        var wireStart = start < parameterCount ? start / 2 : packed + (start - parameterCount);
+        var wireEnd = end <= parameterCount ? (end + 1) / 2 : packed + (end - parameterCount);
+        if (count == 0) wireEnd = wireStart;
+        return (wireStart, wireEnd - wireStart, start < parameterCount ? start % 2 : 0);
+    }
+
+    /// <summary>
+    /// Decodes the wire floats of <see cref="WireRange"/> into state elements [<paramref name="start"/>,
+    /// <paramref name="start"/> + <paramref name="destination"/>.Length): codes for the gradient part, plain floats after it.
+    /// </summary>
+    public static void DecodeRange(ReadOnlySpan<float> wire, GradientCompression encoding, int parameterCount, int start, Span<float> destination)
+    {
+        if (encoding == GradientCompression.None)
+        {
+            wire[..destination.Length].CopyTo(destination);
+            return;
+        }
+        var gradient = Math.Clamp(parameterCount - start, 0, destination.Length);
+        var skip = gradient > 0 ? start % 2 : 0;
+        var codeWords = (skip + gradient + 1) / 2;
+        if (gradient > 0)
+        {
+            var codes = MemoryMarshal.Cast<float, ushort>(wire[..codeWords]).Slice(skip, gradient);
+            var bits = MemoryMarshal.Cast<float, uint>(destination[..gradient]);
+            if (encoding == GradientCompression.Float16) Float16Codes.Decode(codes, bits);
+            else DecodeBFloat16(codes, bits);
+        }
+        wire.Slice(codeWords, destination.Length - gradient).CopyTo(destination[gradient..]);
+    }
+
     /// <summary>bfloat16 is the float's upper half: a shift and a narrowing, exact for values on the bf16 grid.</summary>
     private static void EncodeBFloat16(ReadOnlySpan<uint> bits, Span<ushort> codes)
     {

@@ -79,10 +79,27 @@ public sealed partial class TensorChannel
                     return; // the peer closed its pooled connection
                 }
                 if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic) return;
+                var kind = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4));
                 var id = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(8));
-                var held = _parked.TryRemove(id, out var parked);
-                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), held ? Found : NotHeld);
-                BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), held ? (long)parked!.Data.Length * sizeof(float) : 0);
+                long start = 0, count = -1;
+                if (kind == RangeRequest)
+                {
+                    var range = new byte[RangeSize];
+                    await WithinAsync(t => stream.ReadExactlyAsync(range, t), _settings.ReadTimeout, token, () => "reading a range request");
+                    start = BinaryPrimitives.ReadInt64LittleEndian(range);
+                    count = BinaryPrimitives.ReadInt64LittleEndian(range.AsSpan(8));
+                }
+                else if (kind != WholeRequest) return; // a foreign protocol: drop the connection
+                _parked.TryGetValue(id, out var parked);
+                // A range outside the tensor is refused without using up a serving: the peer's request was wrong, not served.
+                var length = parked?.Data.Length ?? 0;
+                var outside = parked is not null && kind == RangeRequest && (start < 0 || count < 0 || start + count > length);
+                var last = false;
+                var held = parked is not null && !outside && parked.TryClaim(out last);
+                if (last) _parked.TryRemove(id, out var served);
+                if (kind == WholeRequest) count = length;
+                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), outside ? BadRange : held ? Found : NotHeld);
+                BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), outside ? (long)length * sizeof(float) : held ? count * sizeof(float) : 0);
                 await WithinAsync(t => stream.WriteAsync(header, t), _settings.ReadTimeout, token, () => "answering a request");
                 if (held)
                 {
@@ -90,17 +107,18 @@ public sealed partial class TensorChannel
                     {
                         // A peer that stops reading cannot hold this handler: each chunk must go out within the read timeout.
                         using var bytes = new PinnedBytes(parked!.Data);
-                        var memory = bytes.Memory;
+                        var memory = bytes.Memory.Slice((int)(start * sizeof(float)), (int)(count * sizeof(float)));
                         for (var offset = 0; offset < memory.Length; offset += Chunk)
                         {
                             var chunk = memory.Slice(offset, Math.Min(Chunk, memory.Length - offset));
                             await WithinAsync(t => stream.WriteAsync(chunk, t), _settings.ReadTimeout, token, () => "sending a tensor");
+                            Interlocked.Add(ref _bytesSent, chunk.Length);
                         }
                     }
                     finally
                     {
-                        // Sent or not, the write is over and this tensor can never be served again.
-                        Recycle(parked!);
+                        // Sent or not, this write is over; the array is recycled once no serving is left and no other write runs.
+                        if (parked!.WriteDone()) Recycle(parked);
                     }
                 }
                 await WithinAsync(t => stream.FlushAsync(t), _settings.ReadTimeout, token, () => "sending a tensor");
@@ -122,7 +140,8 @@ public sealed partial class TensorChannel
         var now = Stopwatch.GetTimestamp();
         foreach (var (id, parked) in _parked)
         {
-            if (Stopwatch.GetElapsedTime(parked.Since, now) > _unclaimedLifetime && _parked.TryRemove(id, out var expired)) Recycle(expired);
+            if (parked.Expires && Stopwatch.GetElapsedTime(parked.Since, now) > _unclaimedLifetime && _parked.TryRemove(id, out var expired)
+                && expired.Withdraw()) Recycle(expired);
         }
     }
 

@@ -23,14 +23,26 @@ namespace Distributed.Cluster.Transport;
 /// idle connection, the number of connections served; a fetch checks the handle's length against what the caller
 /// expects before it connects. A bound that trips is a <see cref="TensorTransferException"/>, which the actors turn into
 /// a failed shard that the coordinator reassigns.
-/// Wire format, little-endian: request [magic u32][0 u32][id i64]; answer [magic u32][status i32][bytes i64] then the bytes.
+/// A tensor may be published for several readers (<c>servings</c>), and a reader may fetch only elements
+/// [start, start + count) of it (<see cref="FetchRangeAsync"/>): that is how K parameter servers each pull their range of
+/// one worker's gradient, and how workers pull each server's range of the weights.
+/// Wire format, little-endian: request [magic u32][0 u32][id i64] for the whole tensor, or [magic u32][1 u32][id i64]
+/// [start i64][count i64] for a range; answer [magic u32][status i32][bytes i64] then the bytes (for a range the
+/// served tensor refuses, status 2 and the tensor's whole length in bytes).
 /// </summary>
 public sealed partial class TensorChannel : IAsyncDisposable
 {
     private const uint Magic = 0x31435444; // "DTC1"
     private const int HeaderSize = 16;
+    private const int RangeSize = 16;
+    private const uint WholeRequest = 0;
+    private const uint RangeRequest = 1;
     private const int Found = 0;
     private const int NotHeld = 1;
+    private const int BadRange = 2;
+
+    /// <summary><c>servings</c> for a tensor served to any number of readers until <see cref="Release"/> (it never expires).</summary>
+    public const int UntilReleased = int.MaxValue;
     /// <summary>Tensor bytes move in chunks of this size, each under the read timeout.</summary>
     private const int Chunk = 1 << 20;
 
@@ -43,6 +55,8 @@ public sealed partial class TensorChannel : IAsyncDisposable
     private readonly TimeSpan _unclaimedLifetime;
     private readonly TensorChannelSettings _settings;
     private int _connections;
+    private long _bytesSent;
+    private long _bytesReceived;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _acceptLoop;
     private readonly Timer _sweeper;
@@ -75,6 +89,12 @@ public sealed partial class TensorChannel : IAsyncDisposable
     /// <summary>Tensors parked and not yet fetched.</summary>
     public int ParkedCount => _parked.Count;
 
+    /// <summary>Tensor bytes this node has served to peers since it started (payload only, not headers).</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    /// <summary>Tensor bytes this node has fetched from peers since it started (payload only, not headers).</summary>
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
     /// <summary>Listens on <paramref name="bindHost"/>:<paramref name="port"/> (0: a free port).</summary>
     /// <param name="buffers">Where fetched tensors are rented and recycled ones returned; <see cref="TensorBufferPool.Shared"/> by default.</param>
     /// <param name="settings">Timeouts, keep-alive and the connection cap; <see cref="TensorChannelSettings.Default"/> by default.</param>
@@ -96,22 +116,24 @@ public sealed partial class TensorChannel : IAsyncDisposable
     }
 
     /// <summary>
-    /// Parks <paramref name="data"/> (by reference: do not modify it afterwards) until one peer fetches it. With
-    /// <paramref name="recycle"/>, the channel owns the array and returns it to its buffer pool once it has been
-    /// sent, released or has expired.
+    /// Parks <paramref name="data"/> (by reference: do not modify it afterwards) until <paramref name="servings"/>
+    /// fetches (whole or ranged) have claimed it; with <see cref="UntilReleased"/>, until <see cref="Release"/>, and it
+    /// never expires. With <paramref name="recycle"/>, the channel owns the array and returns it to its buffer pool
+    /// once its last serving has been sent, or it is released or has expired, whichever is last.
     /// </summary>
-    public TensorHandle Publish(float[] data, bool recycle = false)
+    public TensorHandle Publish(float[] data, bool recycle = false, int servings = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(servings);
         long id;
         do id = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(sizeof(long)));
-        while (id == 0 || !_parked.TryAdd(id, new Parked(data, Stopwatch.GetTimestamp(), recycle)));
+        while (id == 0 || !_parked.TryAdd(id, new Parked(data, Stopwatch.GetTimestamp(), recycle, servings)));
         return new TensorHandle(AdvertisedHost, Port, id, data.Length);
     }
 
-    /// <summary>Drops a parked tensor that will not be fetched (its message could not be sent).</summary>
+    /// <summary>Drops a parked tensor that will not be fetched (its message could not be sent, or a newer one replaces it).</summary>
     public void Release(TensorHandle handle)
     {
-        if (_parked.TryRemove(handle.Id, out var parked)) Recycle(parked);
+        if (_parked.TryRemove(handle.Id, out var parked) && parked.Withdraw()) Recycle(parked);
     }
 
     /// <summary>
@@ -125,6 +147,24 @@ public sealed partial class TensorChannel : IAsyncDisposable
     {
         if (handle.Length != expectedLength || expectedLength < 0)
             throw new TensorTransferException($"tensor handle {handle.Id:x16} from {handle.Host}:{handle.Port} announces {handle.Length} floats, expected {expectedLength}: refused");
+        return await FetchAsync(handle, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Pulls elements [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) of the tensor a
+    /// handle names into an array of <paramref name="count"/> rented from the channel's buffer pool. The handle's length
+    /// must be <paramref name="expectedLength"/> and the range must lie inside it (both checked before anything is
+    /// connected or rented, <see cref="TensorHandleCheck.RangeProblem"/>); the serving node checks the range again
+    /// against what it holds. A ranged fetch uses up one serving of the tensor, as a whole one does.
+    /// </summary>
+    public async Task<float[]> FetchRangeAsync(TensorHandle handle, int start, int count, int expectedLength, CancellationToken cancellationToken = default)
+    {
+        if (TensorHandleCheck.RangeProblem(handle, start, count, expectedLength) is { } problem) throw new TensorTransferException(problem);
+        return await FetchAsync(handle, (start, count), cancellationToken);
+    }
+
+    private async Task<float[]> FetchAsync(TensorHandle handle, (int Start, int Count)? range, CancellationToken cancellationToken)
+    {
         var endpoint = $"{handle.Host}:{handle.Port}";
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         var token = linked.Token;
@@ -135,7 +175,7 @@ public sealed partial class TensorChannel : IAsyncDisposable
             var connection = pooled ?? await ConnectAsync(handle.Host, handle.Port, token);
             try
             {
-                var result = await ExchangeAsync(connection, handle, token);
+                var result = await ExchangeAsync(connection, handle, range, token);
                 ReturnIdle(endpoint, connection);
                 return result;
             }
@@ -151,14 +191,22 @@ public sealed partial class TensorChannel : IAsyncDisposable
         }
     }
 
-    private async Task<float[]> ExchangeAsync(Connection connection, TensorHandle handle, CancellationToken token)
+    private async Task<float[]> ExchangeAsync(Connection connection, TensorHandle handle, (int Start, int Count)? range, CancellationToken token)
     {
         var stream = connection.Stream;
         var peer = $"{handle.Host}:{handle.Port}";
+        var request = new byte[range is null ? HeaderSize : HeaderSize + RangeSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(request, Magic);
+        BinaryPrimitives.WriteUInt32LittleEndian(request.AsSpan(4), range is null ? WholeRequest : RangeRequest);
+        BinaryPrimitives.WriteInt64LittleEndian(request.AsSpan(8), handle.Id);
+        if (range is { } asked)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(request.AsSpan(HeaderSize), asked.Start);
+            BinaryPrimitives.WriteInt64LittleEndian(request.AsSpan(HeaderSize + 8), asked.Count);
+        }
+        var count = range?.Count ?? handle.Length;
         var header = new byte[HeaderSize];
-        BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), handle.Id);
-        await WithinAsync(t => stream.WriteAsync(header, t), _settings.ReadTimeout, token, () => $"sending the request for tensor {handle.Id:x16} to {peer}");
+        await WithinAsync(t => stream.WriteAsync(request, t), _settings.ReadTimeout, token, () => $"sending the request for tensor {handle.Id:x16} to {peer}");
         await WithinAsync(t => stream.FlushAsync(t), _settings.ReadTimeout, token, () => $"sending the request for tensor {handle.Id:x16} to {peer}");
         await WithinAsync(t => stream.ReadExactlyAsync(header, t), _settings.ReadTimeout, token, () => $"waiting for {peer} to answer for tensor {handle.Id:x16}");
         if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic)
@@ -167,9 +215,12 @@ public sealed partial class TensorChannel : IAsyncDisposable
         var length = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(8));
         if (status == NotHeld)
             throw new TensorTransferException($"tensor {handle.Id:x16} is no longer held by {handle.Host}:{handle.Port} (already fetched or expired)");
-        if (status != Found || length != (long)handle.Length * sizeof(float))
-            throw new IOException($"tensor channel {handle.Host}:{handle.Port} announced {length} bytes (status {status}), the handle says {(long)handle.Length * sizeof(float)}");
-        var result = _buffers.Rent(handle.Length);
+        if (status == BadRange && range is { } refused)
+            throw new TensorTransferException($"tensor {handle.Id:x16} at {handle.Host}:{handle.Port} holds {length / sizeof(float)} floats, " +
+                $"so it has no elements [{refused.Start}, {(long)refused.Start + refused.Count}): refused by its node");
+        if (status != Found || length != (long)count * sizeof(float))
+            throw new IOException($"tensor channel {handle.Host}:{handle.Port} announced {length} bytes (status {status}), the request asked for {(long)count * sizeof(float)}");
+        var result = _buffers.Rent(count);
         // Not returned to the pool on failure: the array is left to the collector rather than reasoning about a read cut short.
         using (var bytes = new PinnedBytes(result))
         {
@@ -179,6 +230,7 @@ public sealed partial class TensorChannel : IAsyncDisposable
                 var chunk = memory.Slice(offset, Math.Min(Chunk, memory.Length - offset));
                 await WithinAsync(t => stream.ReadExactlyAsync(chunk, t), _settings.ReadTimeout, token,
                     () => $"receiving tensor {handle.Id:x16} from {peer} (stalled after {offset} of {memory.Length} bytes)");
+                Interlocked.Add(ref _bytesReceived, chunk.Length);
             }
         }
         return result;
@@ -291,7 +343,58 @@ public sealed partial class TensorChannel : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private sealed record Parked(float[] Data, long Since, bool Recycle);
+    /// <summary>
+    /// A tensor waiting to be fetched, with the servings it has left and the writes of it in progress. The array is
+    /// recycled (if it is the channel's) only when it can be served no more and no write of it is still going on, so
+    /// a reader of one range never sees it reused under another reader's write.
+    /// </summary>
+    private sealed class Parked(float[] data, long since, bool recycle, int servings)
+    {
+        private readonly object _gate = new();
+        private int _servings = servings;
+        private int _writing;
+        private bool _withdrawn;
+
+        public float[] Data { get; } = data;
+        public long Since { get; } = since;
+        public bool Recycle { get; } = recycle;
+        public bool Expires { get; } = servings != UntilReleased;
+
+        /// <summary>Takes one serving and starts a write; false when none is left. <paramref name="last"/>: it was the last one.</summary>
+        public bool TryClaim(out bool last)
+        {
+            lock (_gate)
+            {
+                last = false;
+                if (_withdrawn || _servings == 0) return false;
+                if (_servings != UntilReleased && --_servings == 0)
+                {
+                    _withdrawn = true;
+                    last = true;
+                }
+                _writing++;
+                return true;
+            }
+        }
+
+        /// <summary>A write is over; true when the array may now be recycled (no serving left, no other write).</summary>
+        public bool WriteDone()
+        {
+            lock (_gate) return --_writing == 0 && _withdrawn;
+        }
+
+        /// <summary>No further serving (released or expired); true when the array may now be recycled.</summary>
+        public bool Withdraw()
+        {
+            lock (_gate)
+            {
+                if (_withdrawn) return false;
+                _withdrawn = true;
+                _servings = 0;
+                return _writing == 0;
+            }
+        }
+    }
 
     private sealed class Connection(TcpClient client, Stream stream) : IDisposable
     {

@@ -22,4 +22,20 @@ public static class TensorHandleCheck
             return $"tensor handle {handle.Id:x16} points at {handle.Host}:{handle.Port}, but came from {senderHost}: refused";
         return null;
     }
+
+    /// <summary>
+    /// Whether elements [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) may be fetched
+    /// of a handle whose whole length this node expects to be <paramref name="expectedLength"/>: null when they may,
+    /// otherwise what is wrong (a length other than expected, a negative start or count, a range past the end).
+    /// </summary>
+    public static string? RangeProblem(TensorHandle handle, int start, int count, int expectedLength)
+    {
+        if (expectedLength < 0 || handle.Length != expectedLength)
+            return $"tensor handle {handle.Id:x16} from {handle.Host}:{handle.Port} announces {handle.Length} floats, expected {expectedLength}: refused";
+        if (start < 0 || count < 0)
+            return $"range [{start}, {(long)start + count}) of tensor {handle.Id:x16} has a negative start or count: refused";
+        if ((long)start + count > handle.Length)
+            return $"range [{start}, {(long)start + count}) of tensor {handle.Id:x16} runs past its {handle.Length} floats: refused";
+        return null;
+    }
 }

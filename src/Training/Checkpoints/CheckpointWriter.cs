@@ -50,7 +50,8 @@ public sealed class CheckpointWriter(TrainingJob job, string directory, int para
             var parameters = await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(60));
             await Task.Run(() => Write(parameters));
         }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException or AskTimeoutException)
+        // InvalidOperationException: the parameter server's state could not be assembled (a server node is gone).
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException or AskTimeoutException or InvalidOperationException)
         {
             log?.WriteLine($"  note: checkpoint not written: {error.Message}");
         }

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Distributed.Cluster;
 using Distributed.Cluster.Hosting;
+using Distributed.ParameterServer.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -10,7 +11,8 @@ namespace Distributed.Training.Hosting;
 public static class TrainingHost
 {
     public static IHost Build(ClusterSettings? cluster, ClusterTls? tls, string akkaLogLevel = "WARNING") =>
-        NodeHost.Build(cluster, ClusterRoles.Coordinator, tls, akkaLogLevel);
+        // With server nodes, the coordinator's node reaches the range servers through a proxy of their shard region.
+        NodeHost.Build(cluster, ClusterRoles.Coordinator, tls, akkaLogLevel, cluster is { ServerNodes: > 0 } ? akka => akka.WithRangeServerProxy() : null);
 
     public static IHost BuildLocal(string akkaLogLevel = "WARNING") => Build(null, null, akkaLogLevel);
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Distributed.Cluster;
 using Distributed.Cluster.Transport;
+using Distributed.ParameterServer.Nodes;
 using Distributed.Training.Workers;
 using Distributed.Worker.Faults;
 using Microsoft.Extensions.Hosting;
@@ -17,8 +18,9 @@ public sealed class TrainingNode : IAsyncDisposable
     private readonly IHost _host;
     private readonly TensorChannel? _channel;
 
-    private TrainingNode(IHost host, TensorChannel? channel, IWorkerSource workers, string? description)
+    private TrainingNode(IHost host, TensorChannel? channel, IWorkerSource workers, string? description, ServerNodes? servers = null)
     {
+        Servers = servers;
         _host = host;
         _channel = channel;
         Workers = workers;
@@ -28,6 +30,12 @@ public sealed class TrainingNode : IAsyncDisposable
 
     public ActorSystem System { get; }
     public IWorkerSource Workers { get; }
+
+    /// <summary>The server nodes holding the parameter-server ranges (`--server-nodes`); null when they live on this node.</summary>
+    public ServerNodes? Servers { get; }
+
+    /// <summary>This node's tensor channel (null in one process): its byte counters show what the node moved.</summary>
+    public TensorChannel? Channel => _channel;
 
     /// <summary>The cluster node's address, tensor channel and TLS, for the run's banner (null in one process).</summary>
     public string? Description { get; }
@@ -58,8 +66,10 @@ public sealed class TrainingNode : IAsyncDisposable
         }
         var system = TrainingHost.ActorSystemOf(host);
         var description = $"Coordinator node {Akka.Cluster.Cluster.Get(system).SelfAddress}, tensor channel {channel.AdvertisedHost}:{channel.Port}, " +
-            $"TLS {(tls is null ? "off" : "on")}; waiting for {job.Plan.MinimumWorkers} worker(s) to join";
-        return new TrainingNode(host, channel, new ClusterWorkers(channel, job.Plan.MinimumWorkers), description);
+            $"TLS {(tls is null ? "off" : "on")}; waiting for {job.Plan.MinimumWorkers} worker(s)" +
+            (cluster.ServerNodes > 0 ? $" and {cluster.ServerNodes} server node(s) holding {job.ParameterServers} parameter-server ranges" : "") + " to join";
+        var servers = cluster.ServerNodes > 0 ? new ServerNodes(system, channel, cluster.ServerNodes, job.Plan.JoinTimeout) : null;
+        return new TrainingNode(host, channel, new ClusterWorkers(channel, job.Plan.MinimumWorkers, servers is null ? 0 : job.ParameterServers), description, servers);
     }
 
     public async ValueTask DisposeAsync()

@@ -26,6 +26,11 @@ public static class WorkerCommand
         Description = "Rehearse failures (Worker:Fault): nan@K, crash@K, hang@K at this worker's K-th training shard, or slow=Fx[@K]; " +
             "comma-separated or repeated, e.g. --fault nan@120 --fault slow=3x.",
     };
+    private static readonly Option<string> RoleOption = new("--role")
+    {
+        Description = "What this node is (Worker:Role): worker (default: computes shards), server (holds parameter-server ranges for a " +
+            "coordinator started with --server-nodes), or worker,server (both on one node).",
+    };
     private static readonly Option<int?> ThreadsOption = new("--threads")
     { Description = "libtorch threads for this worker (Worker:Threads; default: all cores)." };
 
@@ -33,7 +38,7 @@ public static class WorkerCommand
     {
         var command = new RootCommand("Distributed worker node: joins the cluster at the seed nodes and trains the shards its coordinator assigns.")
         {
-            HostnameOption, PortOption, PublicHostnameOption, SeedNodesOption, TensorPortOption, ThreadsOption, InsecureOption, FaultOption,
+            HostnameOption, PortOption, PublicHostnameOption, SeedNodesOption, TensorPortOption, ThreadsOption, InsecureOption, FaultOption, RoleOption,
         };
         command.SetAction(RunAsync);
         return command;
@@ -44,6 +49,7 @@ public static class WorkerCommand
         ClusterSettings settings;
         int threads;
         FaultPlan faults;
+        NodeRoles roles;
         try
         {
             var configuration = NodeConfiguration.Load(ClusterRoles.Worker, new Dictionary<string, string?>
@@ -54,6 +60,7 @@ public static class WorkerCommand
                 ["Cluster:SeedNodes"] = parse.GetValue(SeedNodesOption),
                 ["Cluster:TensorPort"] = parse.GetValue(TensorPortOption)?.ToString(),
                 ["Worker:Threads"] = parse.GetValue(ThreadsOption)?.ToString(),
+                ["Worker:Role"] = parse.GetValue(RoleOption),
                 ["Cluster:AllowInsecure"] = parse.GetValue(InsecureOption) ? "true" : null,
                 ["Worker:Fault"] = parse.GetValue(FaultOption) is { Length: > 0 } fault ? string.Join(",", fault) : null,
             });
@@ -66,6 +73,8 @@ public static class WorkerCommand
             if (InsecureBinding.Warning(settings) is { } warning) Console.Error.WriteLine($"warning: {warning}");
             faults = FaultPlanParser.ParseForNode([configuration["Worker:Fault"] ?? ""], "Worker:Fault (--fault)");
             if (!faults.IsEmpty) Console.WriteLine($"worker: rehearsing faults: {faults}");
+            roles = NodeRoles.Parse(configuration["Worker:Role"]);
+            if (!roles.Worker && !faults.IsEmpty) throw new ArgumentException("Worker:Fault (--fault) needs the worker role: a server-only node trains no shards");
         }
         catch (ArgumentException error)
         {
@@ -74,7 +83,7 @@ public static class WorkerCommand
         }
         try
         {
-            await WorkerNode.RunAsync(settings, threads, Console.Out, cancellationToken, faults);
+            await WorkerNode.RunAsync(settings, threads, Console.Out, cancellationToken, faults, roles);
             return 0;
         }
         catch (ArgumentException error)

@@ -61,6 +61,15 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
         new RemoteWorkRequest(new WorkRequest(12, WorkKind.Train, 3, 1, 11, [5, 9, 2], null), new TensorHandle("10.77.0.1", 4054, -7, 270_810)),
         new RemoteWorkRequest(new WorkRequest(13, WorkKind.Evaluate, 3, 0, 11, [1], null), null),
         new RemoteWorkCompleted(new WorkCompleted(12, WorkKind.Train, 1, 11, 3, 6.5, 2, 17.25, null), new TensorHandle("10.77.0.11", 39609, 42, 136_093, GradientCompression.Float16)),
+        new OpenRange(1, 135_408, 270_810, 270_810, 269_434, new TensorHandle("10.77.0.1", 4054, 5, 135_402), new TensorHandle("10.77.0.1", 4054, 6, 134_026),
+            new TensorHandle("10.77.0.1", 4054, 7, 134_026), 0.9, true, 5e-4),
+        new RangeOpened(1, "akka.tcp://distributed@10.77.0.21:40001"),
+        new RangeFailed(1, "could not fetch its range"),
+        new PrepareRemoteStep(40, 0.05, [new RemoteContribution(0, 64, new TensorHandle("10.77.0.11", 39609, 42, 136_093, GradientCompression.BFloat16))],
+            true, GradientCompression.BFloat16),
+        new RemoteStepPrepared(40, 1, PrepareOutcome.Ready, 12.25, new TensorHandle("10.77.0.21", 39700, 8, 135_402), null,
+            [new NonFiniteFinding(0, 1, 135_500, float.PositiveInfinity)], 0.75, 0.5),
+        new RemoteCurrentRange(1, new TensorHandle("10.77.0.21", 39700, 9, 135_402), new TensorHandle("10.77.0.21", 39700, 10, 134_026)),
     ];
 
     [Fact]

@@ -103,6 +103,8 @@ public sealed class TrainExecutableTests
     [InlineData("--keep-checkpoints 0", "--keep-checkpoints 0 must be at least 1")]
     [InlineData("--checkpoint-minutes -1", "--checkpoint-minutes -1 must be >= 0")]
     [InlineData("--dataset fashion-mnist --data /", "Fashion-MNIST file not found")]
+    [InlineData("--cluster --ps-shards 2 --server-nodes 2 --staleness 1", "--staleness 1 cannot be combined with --server-nodes 2")]
+    [InlineData("--cluster --ps-shards 1 --server-nodes 2", "--server-nodes 2 needs at least as many ranges (--ps-shards 1)")]
     public async Task Train_refuses_bad_input_with_one_clear_line_and_a_failing_exit_code(string arguments, string expected)
     {
         var (exit, stdout, stderr) = await RunAsync(["train", .. arguments.Split(' '), "--output", Path.Combine(Path.GetTempPath(), "never-written")]);
