@@ -15,7 +15,18 @@ public static class SimulationReport
     public static string Header(SimulationResult run) =>
         string.Create(CultureInfo.InvariantCulture, $"N={run.Options.Workers} workers, K={run.Options.Servers} servers ({PathName(run.Plan.Path)}), model {Megabytes(run.Plan.ModelBytes)} MB, " +
             $"batch {run.Options.GlobalBatch}, {run.Options.ComputeMillisecondsPerSample} ms/sample, {run.Options.BandwidthGbps} Gbit/s, {run.Options.LatencyMicroseconds} µs; " +
-            $"{run.Steps.Count} steps simulated in {run.WallSeconds:F1} s");
+            $"{Stragglers(run.Options)}; {run.Steps.Count} steps simulated in {run.WallSeconds:F1} s");
+
+    /// <summary>The speed model and the remedies, as the flags that set them.</summary>
+    public static string Stragglers(SimulationOptions o) => string.Create(CultureInfo.InvariantCulture,
+        $"speeds: spread {o.SpeedSpread}, jitter {o.JitterSigma}, slowdowns {(o.SlowdownProbability > 0 ? $"{o.SlowdownFactor}@{o.SlowdownProbability}" : "none")}; " +
+        $"{(o.Speculate ? "speculation" : "no speculation")}, {o.BackupWorkers} backup workers");
+
+    /// <summary>Steady-state step time (median, mean, p99), applied images per second, and what the remedies did.</summary>
+    public static string Summary(SimulationResult run) => string.Create(CultureInfo.InvariantCulture,
+        $"steady steps ({run.Steady.Count()}): median {run.SteadyStepPercentile(50):F1} ms, mean {run.SteadyStepMilliseconds:F1} ms, p99 {run.SteadyStepPercentile(99):F1} ms; " +
+        $"{run.SteadyImagesPerSecond:F0} img/s applied; {run.SpeculativeCopies} speculative copies ({run.SpeculativeWins} won); {run.AbandonedShards} shards abandoned, " +
+        $"{run.LedgerSkippedSamples} samples skipped; {run.SkippedRequests} stale requests skipped by workers; {run.Slowdowns} shards slowed");
 
     /// <summary>One line per step: step time, bytes per node (both ways) and the busiest link.</summary>
     public static string StepTable(SimulationResult run)
@@ -36,11 +47,12 @@ public static class SimulationReport
     public static string SweepTable(IReadOnlyList<SimulationResult> runs)
     {
         var text = new StringBuilder();
-        text.AppendLine($"{"N",5} {"K",3} {"path",-11} {"step ms",10} {"coord MB",10} {"server MB",10} {"worker MB",10}  {"busiest link",-14} {"busy",6} {"wall s",7}");
+        text.AppendLine($"{"N",5} {"K",3} {"path",-11} {"step ms",10} {"p50 ms",8} {"p99 ms",8} {"img/s",8} {"coord MB",10} {"server MB",10} {"worker MB",10}  {"busiest link",-14} {"busy",6} {"wall s",7}");
         foreach (var run in runs)
         {
             var steady = run.Steady.ToList();
             text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{run.Options.Workers,5} {run.Options.Servers,3} {PathName(run.Plan.Path),-11} {run.SteadyStepMilliseconds,10:F2} " +
+                $"{run.SteadyStepPercentile(50),8:F1} {run.SteadyStepPercentile(99),8:F1} {run.SteadyImagesPerSecond,8:F0} " +
                 $"{Megabytes(steady.Average(s => s.CoordinatorBytes)),10} {Megabytes(steady.Average(s => s.MaxServerBytes)),10} {Megabytes(steady.Average(s => s.MeanWorkerBytes)),10}  " +
                 $"{steady[^1].BusiestLink,-14} {steady.Average(s => s.BusiestLinkUtilization),6:P0} {run.WallSeconds,7:F1}"));
         }
@@ -50,9 +62,10 @@ public static class SimulationReport
     public static void WriteSteps(SimulationResult run, string directory)
     {
         Directory.CreateDirectory(directory);
-        var csv = new StringBuilder("step,step_ms,coordinator_bytes,max_server_bytes,mean_worker_bytes,busiest_link,busiest_link_bytes_one_way,busiest_link_utilization\n");
+        var csv = new StringBuilder("step,step_ms,coordinator_bytes,max_server_bytes,mean_worker_bytes,busiest_link,busiest_link_bytes_one_way,busiest_link_utilization,samples,skipped_samples\n");
         foreach (var s in run.Steps)
-            csv.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{s.Step},{s.StepMilliseconds:R},{s.CoordinatorBytes},{s.MaxServerBytes},{s.MeanWorkerBytes:R},{s.BusiestLink},{s.BusiestLinkBytes},{s.BusiestLinkUtilization:R}"));
+            csv.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"{s.Step},{s.StepMilliseconds:R},{s.CoordinatorBytes},{s.MaxServerBytes},{s.MeanWorkerBytes:R},{s.BusiestLink},{s.BusiestLinkBytes},{s.BusiestLinkUtilization:R},{s.Samples},{s.SkippedSamples}"));
         File.WriteAllText(Path.Combine(directory, StepsCsv), csv.ToString());
 
         var plot = new Plot();
@@ -74,7 +87,8 @@ public static class SimulationReport
     public static void WriteSweep(IReadOnlyList<SimulationResult> runs, string directory)
     {
         Directory.CreateDirectory(directory);
-        var csv = new StringBuilder("workers,servers,path,steady_step_ms,coordinator_bytes,max_server_bytes,mean_worker_bytes,busiest_link,busiest_link_utilization,predicted_coordinator_bytes,predicted_max_server_bytes\n");
+        var csv = new StringBuilder("workers,servers,path,steady_step_ms,coordinator_bytes,max_server_bytes,mean_worker_bytes,busiest_link,busiest_link_utilization,predicted_coordinator_bytes,predicted_max_server_bytes," +
+            "p50_step_ms,p99_step_ms,images_per_second,speculative_copies,speculative_wins,abandoned_shards,skipped_samples\n");
         foreach (var run in runs)
         {
             var steady = run.Steady.ToList();
@@ -82,7 +96,8 @@ public static class SimulationReport
             var predictedServer = run.Plan.Path == TransferPath.Direct ? Enumerable.Range(0, run.Plan.Servers).Max(s => predicted[run.Plan.ServerNode(s)]) : predicted[TrafficPlan.CoordinatorNode];
             csv.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"{run.Options.Workers},{run.Options.Servers},{PathName(run.Plan.Path)},{run.SteadyStepMilliseconds:R},{steady.Average(s => s.CoordinatorBytes):R},{steady.Average(s => s.MaxServerBytes):R}," +
-                $"{steady.Average(s => s.MeanWorkerBytes):R},{steady[^1].BusiestLink},{steady.Average(s => s.BusiestLinkUtilization):R},{predicted[TrafficPlan.CoordinatorNode]},{predictedServer}"));
+                $"{steady.Average(s => s.MeanWorkerBytes):R},{steady[^1].BusiestLink},{steady.Average(s => s.BusiestLinkUtilization):R},{predicted[TrafficPlan.CoordinatorNode]},{predictedServer}," +
+                $"{run.SteadyStepPercentile(50):R},{run.SteadyStepPercentile(99):R},{run.SteadyImagesPerSecond:R},{run.SpeculativeCopies},{run.SpeculativeWins},{run.AbandonedShards},{run.LedgerSkippedSamples}"));
         }
         File.WriteAllText(Path.Combine(directory, SweepCsv), csv.ToString());
 

@@ -51,17 +51,24 @@ internal sealed class SimulationRoot : ReceiveActor
         var setup = new ParameterServerSetup(initial, stateLength, Enumerable.Repeat(1f, stateLength).ToArray(), SgdSettings.Default);
         var servers = Context.ActorOf(SimulatedServerGroup.Props(cluster, setup, options.ServerGigabytesPerSecond * 1e9), "servers");
         var training = new TrainingPlan(Epochs: 1, options.GlobalBatch, options.Seed, new LearningRateSchedule(LearningRate, ScheduleKind.Constant, 0),
-            MinimumWorkers: options.Workers, TimeSpan.FromSeconds(options.ShardTimeoutSeconds), MaxSteps: options.Steps, EvaluateEachEpoch: false);
+            MinimumWorkers: options.Workers, TimeSpan.FromSeconds(options.ShardTimeoutSeconds), MaxSteps: options.Steps, EvaluateEachEpoch: false)
+        {
+            // The remedies are the real coordinator's own; --staleness joins them here when it exists.
+            Speculate = options.Speculate,
+            BackupWorkers = options.BackupWorkers,
+        };
         // The simulated workers build nothing: the model's size reaches them as ModelBytes in the traffic plan.
         var configuration = new ConfigureWorker(ModelSpec.ResNet20FashionMnist, new DataSpec("simulated", null, 0, false), options.Seed);
         var coordinator = Context.ActorOf(CoordinatorActor.Props(training, configuration, servers, new PublishedWeights(0, initial), observer, () => clock.Elapsed)
             .WithDispatcher(InlineDispatcherConfigurator.Id), "coordinator");
 
         var speeds = options.SpeedFactors();
+        var shardTimes = new List<ShardTimeModel>();
         for (var w = 0; w < options.Workers; w++)
         {
             var name = $"worker-{w + 1}";
-            var worker = Context.ActorOf(SimulatedWorkerActor.Props(name, w, cluster, options.ComputeMillisecondsPerSample / 1000 * speeds[w]), name);
+            shardTimes.Add(options.ShardTimes(w, speeds[w]));
+            var worker = Context.ActorOf(SimulatedWorkerActor.Props(name, w, cluster, shardTimes[w]), name);
             coordinator.Tell(new RegisterWorker(name), worker);
         }
 
@@ -72,7 +79,16 @@ internal sealed class SimulationRoot : ReceiveActor
         }
         var result = outcome.Task.Result;
         if (result.Failed is { } failed) throw new InvalidOperationException($"the simulated run failed at step {failed.Step}: {failed.Reason}");
-        return new SimulationResult(options, plan, recorder.Steps.ToList(), result.Finished!.ReassignedShards, wall.Elapsed.TotalSeconds);
+        var finished = result.Finished!;
+        return new SimulationResult(options, plan, recorder.Steps.ToList(), finished.ReassignedShards, wall.Elapsed.TotalSeconds)
+        {
+            SpeculativeCopies = recorder.Workers.Sum(w => w.SpeculativeCopies),
+            SpeculativeWins = recorder.Workers.Sum(w => w.SpeculativeWins),
+            AbandonedShards = recorder.Workers.Sum(w => w.AbandonedShards),
+            LedgerSkippedSamples = finished.Samples?.Skipped ?? 0,
+            SkippedRequests = cluster.SkippedRequests,
+            Slowdowns = shardTimes.Sum(t => t.Slowdowns),
+        };
     }
 
     public sealed record Start
