@@ -50,6 +50,18 @@ public static class SimulateCommand
     { Description = "One-way latency of every link, in microseconds (default 50: a switched LAN with a kernel TCP stack; loopback here measures about 10).", DefaultValueFactory = _ => 50.0 };
     private static readonly Option<double> SpreadOption = new("--speed-spread")
     { Description = "Worker speed spread s: each worker's compute time is multiplied by a seeded draw from [1, 1+s].", DefaultValueFactory = _ => 0.0 };
+    private static readonly Option<double> JitterOption = new("--jitter")
+    {
+        Description = $"Per-shard noise σ: each shard's compute time is also multiplied by a seeded lognormal draw exp(σ·Z), median 1 (0..{SimulationOptions.MaxJitterSigma}).",
+        DefaultValueFactory = _ => 0.0,
+    };
+    private static readonly Option<string> SlowdownsOption = new("--slowdowns")
+    { Description = "Transient slowdowns F@P: each shard is, with probability P (seeded), F times slower; e.g. 4@0.01. Default none." };
+    private static readonly Option<bool> NoSpeculateOption = new("--no-speculate")
+    { Description = "Turn off the coordinator's speculative copies of straggling shards (as train --no-speculate): a plain synchronous step." };
+    private static readonly Option<int> BackupWorkersOption = new("--backup-workers")
+    { Description = "Apply each step with the first N − b shards to arrive (as train --backup-workers; 0 ≤ b < N); the rest are abandoned.", DefaultValueFactory = _ => 0 };
+    // --staleness s (bounded staleness, on its own branch) joins the remedies here and in Bind, as SimulationOptions.Staleness.
     private static readonly Option<double> ServerOption = new("--server-gbytes-per-s")
     {
         Description = "How fast one server averages shard gradients and applies SGD, in GB of gradient read per second (default: this machine's parameter server).",
@@ -66,7 +78,7 @@ public static class SimulateCommand
     {
         var command = new Command("simulate", "Simulate N workers and K parameter servers on a simulated clock: the real coordinator and server, modeled compute and links.");
         foreach (var option in new Option[] { WorkersOption, ShardsOption, PathOption, StepsOption, DepthOption, WidthOption, ModelBytesOption, BatchOption, ComputeOption,
-                     BandwidthOption, LatencyOption, SpreadOption, ServerOption, ShardTimeoutOption, SeedOption, OutputOption })
+                     BandwidthOption, LatencyOption, SpreadOption, JitterOption, SlowdownsOption, NoSpeculateOption, BackupWorkersOption, ServerOption, ShardTimeoutOption, SeedOption, OutputOption })
             command.Add(option);
         command.SetAction(parse => Run(parse));
         return command;
@@ -92,6 +104,7 @@ public static class SimulateCommand
             var result = ClusterSimulation.Run(options);
             results.Add(result);
             log.WriteLine(all.Count == 1 ? SimulationReport.StepTable(result) : SimulationReport.Header(result));
+            log.WriteLine(SimulationReport.Summary(result));
         }
         if (results.Count == 1)
         {
@@ -118,13 +131,21 @@ public static class SimulateCommand
             "direct" => TransferPath.Direct,
             var other => throw new ArgumentException($"--path '{other}' must be auto, coordinator or direct"),
         };
+        var (slowdownFactor, slowdownProbability) = ParseSlowdowns(parse.GetValue(SlowdownsOption));
         var modelBytes = parse.GetValue(ModelBytesOption) ?? ModelBytesOf(parse.GetValue(DepthOption), parse.GetValue(WidthOption));
         var all = (from k in shards
                    from n in workers
                    select new SimulationOptions(n, k, parse.GetValue(StepsOption), modelBytes, parse.GetValue(BatchOption), parse.GetValue(ComputeOption),
                        parse.GetValue(BandwidthOption), parse.GetValue(LatencyOption), parse.GetValue(SpreadOption),
                        path ?? (k == 1 ? TransferPath.Coordinator : TransferPath.Direct), parse.GetValue(ServerOption), parse.GetValue(ShardTimeoutOption),
-                       parse.GetValue(SeedOption))).ToList();
+                       parse.GetValue(SeedOption))
+                   {
+                       JitterSigma = parse.GetValue(JitterOption),
+                       SlowdownFactor = slowdownFactor,
+                       SlowdownProbability = slowdownProbability,
+                       Speculate = !parse.GetValue(NoSpeculateOption),
+                       BackupWorkers = parse.GetValue(BackupWorkersOption),
+                   }).ToList();
         if (all.Select(o => o.Validate()).FirstOrDefault(p => p is not null) is { } problem) throw new ArgumentException(problem);
         return all;
     }
@@ -134,6 +155,18 @@ public static class SimulateCommand
     {
         var spec = (ModelSpec.ResNet20FashionMnist with { Depth = depth, WidthMultiplier = width }).EnsureValid();
         return RunModel.Build(spec, seed: 1).StateLength * (long)sizeof(float);
+    }
+
+    /// <summary>"F@P" as (F, P); no value is no slowdowns (1, 0). The ranges are checked with the other options.</summary>
+    private static (double Factor, double Probability) ParseSlowdowns(string? text)
+    {
+        if (text is null) return (1, 0);
+        var parts = text.Split('@', StringSplitOptions.TrimEntries);
+        if (parts.Length != 2
+            || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var factor)
+            || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var probability))
+            throw new ArgumentException($"--slowdowns '{text}' must be F@P: a factor and a probability, e.g. 4@0.01 (each shard 4x slow with probability 1 %)");
+        return (factor, probability);
     }
 
     private static int[] ParseList(string text, string flag)

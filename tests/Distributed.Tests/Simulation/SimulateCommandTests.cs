@@ -19,12 +19,39 @@ public sealed class SimulateCommandTests
     [InlineData("--ps-shards 4 --path coordinator", "--path coordinator has one parameter server")]
     [InlineData("--path sideways", "--path 'sideways' must be auto, coordinator or direct")]
     [InlineData("--bandwidth-gbps 0", "--bandwidth-gbps 0 must be a positive finite number")]
+    [InlineData("--workers 8 --backup-workers 8", "--backup-workers 8 must be at least 0 and less than --workers 8")]
+    [InlineData("--slowdowns 4", "--slowdowns '4' must be F@P")]
+    [InlineData("--slowdowns 4@x", "--slowdowns '4@x' must be F@P")]
+    [InlineData("--slowdowns 0.5@0.1", "--slowdowns 0.5@0.1: the factor F must be a finite number >= 1")]
+    [InlineData("--slowdowns 2@1.5", "--slowdowns 2@1.5: the probability P must be between 0 and 1")]
+    [InlineData("--jitter 3", "--jitter 3 must be a number between 0 and 2")]
     public void A_bad_flag_is_refused_with_a_message_that_names_it(string arguments, string message)
     {
         var (exitCode, output) = Invoke(arguments + " --model-bytes 65536");
 
         Assert.Equal(2, exitCode);
         Assert.StartsWith("error: " + message, output);
+    }
+
+    [Fact]
+    public void The_remedy_flags_reach_the_coordinator()
+    {
+        var directory = Directory.CreateTempSubdirectory("distributed-simulate-tests-").FullName;
+        try
+        {
+            var (exitCode, output) = Invoke($"--workers 4 --steps 4 --model-bytes 65536 --jitter 0.2 --no-speculate --backup-workers 1 --output {directory}");
+
+            Assert.True(exitCode == 0, output);
+            Assert.Contains("jitter 0.2, slowdowns none; no speculation, 1 backup workers", output);
+            // One of 4 shards abandoned in each of the 3 steady steps and step 0, by the real coordinator.
+            Assert.Contains("4 shards abandoned", output);
+            var rows = File.ReadAllLines(Path.Combine(directory, SimulationReport.StepsCsv));
+            Assert.All(rows.Skip(1), r => Assert.EndsWith(",96,32", r));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]
