@@ -84,6 +84,11 @@ public sealed record SimulationOptions(
         return Enumerable.Range(0, Workers).Select(_ => 1 + SpeedSpread * random.NextDouble()).ToArray();
     }
 
+    /// <summary>The straggler remedy these options run, as <c>--remedies</c> names it: sync, speculate or backup=B.</summary>
+    public string Remedy => BackupWorkers > 0
+        ? $"backup={BackupWorkers}" + (Speculate ? "" : " (no speculation)")
+        : Speculate ? "speculate" : "sync";
+
     /// <summary>σ beyond 2 makes one shard in twenty take 27× the median: not a spread of speeds but a broken machine.</summary>
     public const double MaxJitterSigma = 2;
 

@@ -11,6 +11,8 @@ public static class SimulationReport
     public const string StepsPng = "simulation-steps.png";
     public const string SweepCsv = "simulation-sweep.csv";
     public const string SweepPng = "simulation-sweep.png";
+    public const string RemediesCsv = "simulation-remedies.csv";
+    public const string RemediesPng = "simulation-remedies.png";
 
     public static string Header(SimulationResult run) =>
         string.Create(CultureInfo.InvariantCulture, $"N={run.Options.Workers} workers, K={run.Options.Servers} servers ({PathName(run.Plan.Path)}), model {Megabytes(run.Plan.ModelBytes)} MB, " +
@@ -133,6 +135,63 @@ public static class SimulationReport
         var multiplot = new Multiplot(bytesPlot);
         multiplot.AddPlot(timePlot);
         multiplot.SavePng(Path.Combine(directory, SweepPng), 1100, 1000);
+    }
+
+    /// <summary>One line per cluster and remedy: steady step time (median, mean, p99), applied img/s, MB per step, and what the remedy did.</summary>
+    public static string RemedyTable(IReadOnlyList<SimulationResult> runs)
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"{"N",5} {"K",3} {"remedy",-10} {"p50 ms",8} {"mean ms",8} {"p99 ms",8} {"img/s",8} {"coord MB",9} {"server MB",9} {"worker MB",9} {"copies",7} {"won",5} {"abandoned",9} {"skipped/step",12}");
+        foreach (var run in runs)
+        {
+            var steady = run.Steady.ToList();
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"{run.Options.Workers,5} {run.Options.Servers,3} {run.Options.Remedy,-10} {run.SteadyStepPercentile(50),8:F1} {run.SteadyStepMilliseconds,8:F1} {run.SteadyStepPercentile(99),8:F1} " +
+                $"{run.SteadyImagesPerSecond,8:F0} {Megabytes(steady.Average(s => s.CoordinatorBytes)),9} {Megabytes(steady.Average(s => s.MaxServerBytes)),9} {Megabytes(steady.Average(s => s.MeanWorkerBytes)),9} " +
+                $"{run.SpeculativeCopies,7} {run.SpeculativeWins,5} {run.AbandonedShards,9} {steady.Average(s => s.SkippedSamples),12:F0}"));
+        }
+        return text.ToString();
+    }
+
+    /// <summary>The remedies as CSV (one row per cluster and remedy) and a PNG: step time per step, one panel per cluster, one line per remedy.</summary>
+    public static void WriteRemedies(IReadOnlyList<SimulationResult> runs, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var csv = new StringBuilder("workers,servers,path,remedy,speculate,backup_workers,p50_step_ms,mean_step_ms,p99_step_ms,images_per_second," +
+            "coordinator_bytes,max_server_bytes,mean_worker_bytes,speculative_copies,speculative_wins,abandoned_shards,skipped_samples,slowed_shards\n");
+        foreach (var run in runs)
+        {
+            var steady = run.Steady.ToList();
+            csv.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"{run.Options.Workers},{run.Options.Servers},{PathName(run.Plan.Path)},{run.Options.Remedy},{run.Options.Speculate},{run.Options.BackupWorkers}," +
+                $"{run.SteadyStepPercentile(50):R},{run.SteadyStepMilliseconds:R},{run.SteadyStepPercentile(99):R},{run.SteadyImagesPerSecond:R}," +
+                $"{steady.Average(s => s.CoordinatorBytes):R},{steady.Average(s => s.MaxServerBytes):R},{steady.Average(s => s.MeanWorkerBytes):R}," +
+                $"{run.SpeculativeCopies},{run.SpeculativeWins},{run.AbandonedShards},{run.LedgerSkippedSamples},{run.Slowdowns}"));
+        }
+        File.WriteAllText(Path.Combine(directory, RemediesCsv), csv.ToString());
+
+        var clusters = runs.GroupBy(r => (r.Options.Workers, r.Options.Servers, r.Plan.Path)).ToList();
+        Multiplot? multiplot = null;
+        foreach (var cluster in clusters)
+        {
+            var plot = new Plot();
+            var remedies = cluster.ToList();
+            for (var i = 0; i < remedies.Count; i++)
+            {
+                var steady = remedies[i].Steady.ToList();
+                var line = plot.Add.Scatter(steady.Select(s => (double)s.Step).ToArray(), steady.Select(s => s.StepMilliseconds).ToArray(),
+                    new ScottPlot.Palettes.Category10().GetColor(i));
+                line.LegendText = string.Create(CultureInfo.InvariantCulture, $"{remedies[i].Options.Remedy} (mean {remedies[i].SteadyStepMilliseconds:F0} ms)");
+            }
+            var first = remedies[0];
+            plot.Title(string.Create(CultureInfo.InvariantCulture, $"N={cluster.Key.Workers}, K={cluster.Key.Servers} ({PathName(cluster.Key.Path)}), batch {first.Options.GlobalBatch}; {Stragglers(first.Options).Split(';')[0]}"));
+            plot.XLabel("step");
+            plot.YLabel("step time (ms)");
+            plot.ShowLegend(Edge.Right);
+            if (multiplot is null) multiplot = new Multiplot(plot);
+            else multiplot.AddPlot(plot);
+        }
+        multiplot!.SavePng(Path.Combine(directory, RemediesPng), 1100, 380 * clusters.Count);
     }
 
     private static string PathName(TransferPath path) => path == TransferPath.Coordinator ? "coordinator" : "direct";

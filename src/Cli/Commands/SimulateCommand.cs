@@ -61,7 +61,13 @@ public static class SimulateCommand
     { Description = "Turn off the coordinator's speculative copies of straggling shards (as train --no-speculate): a plain synchronous step." };
     private static readonly Option<int> BackupWorkersOption = new("--backup-workers")
     { Description = "Apply each step with the first N − b shards to arrive (as train --backup-workers; 0 ≤ b < N); the rest are abandoned.", DefaultValueFactory = _ => 0 };
-    // --staleness s (bounded staleness, on its own branch) joins the remedies here and in Bind, as SimulationOptions.Staleness.
+    private static readonly Option<string> RemediesOption = new("--remedies")
+    {
+        Description = "Compare straggler remedies on each cluster, a comma-separated list of: sync (as --no-speculate), speculate (train's default), " +
+            "backup=B (as --backup-workers B, speculation on as in train). Prints a table and writes simulation-remedies.csv and .png.",
+    };
+    // --staleness s (bounded staleness, on its own branch) joins the remedies here, in Bind, and as a "stale=S" token in
+    // ParseRemedies, as SimulationOptions.Staleness.
     private static readonly Option<double> ServerOption = new("--server-gbytes-per-s")
     {
         Description = "How fast one server averages shard gradients and applies SGD, in GB of gradient read per second (default: this machine's parameter server).",
@@ -78,7 +84,7 @@ public static class SimulateCommand
     {
         var command = new Command("simulate", "Simulate N workers and K parameter servers on a simulated clock: the real coordinator and server, modeled compute and links.");
         foreach (var option in new Option[] { WorkersOption, ShardsOption, PathOption, StepsOption, DepthOption, WidthOption, ModelBytesOption, BatchOption, ComputeOption,
-                     BandwidthOption, LatencyOption, SpreadOption, JitterOption, SlowdownsOption, NoSpeculateOption, BackupWorkersOption, ServerOption, ShardTimeoutOption, SeedOption, OutputOption })
+                     BandwidthOption, LatencyOption, SpreadOption, JitterOption, SlowdownsOption, NoSpeculateOption, BackupWorkersOption, RemediesOption, ServerOption, ShardTimeoutOption, SeedOption, OutputOption })
             command.Add(option);
         command.SetAction(parse => Run(parse));
         return command;
@@ -105,6 +111,14 @@ public static class SimulateCommand
             results.Add(result);
             log.WriteLine(all.Count == 1 ? SimulationReport.StepTable(result) : SimulationReport.Header(result));
             log.WriteLine(SimulationReport.Summary(result));
+        }
+        if (parse.GetValue(RemediesOption) is not null)
+        {
+            log.WriteLine();
+            log.Write(SimulationReport.RemedyTable(results));
+            SimulationReport.WriteRemedies(results, output);
+            log.WriteLine($"Wrote {SimulationReport.RemediesCsv} and {SimulationReport.RemediesPng} to {output}");
+            return 0;
         }
         if (results.Count == 1)
         {
@@ -133,8 +147,12 @@ public static class SimulateCommand
         };
         var (slowdownFactor, slowdownProbability) = ParseSlowdowns(parse.GetValue(SlowdownsOption));
         var modelBytes = parse.GetValue(ModelBytesOption) ?? ModelBytesOf(parse.GetValue(DepthOption), parse.GetValue(WidthOption));
+        var remedies = parse.GetValue(RemediesOption) is { } list
+            ? ParseRemedies(list, parse.GetValue(NoSpeculateOption) || parse.GetValue(BackupWorkersOption) != 0)
+            : [(Speculate: !parse.GetValue(NoSpeculateOption), BackupWorkers: parse.GetValue(BackupWorkersOption))];
         var all = (from k in shards
                    from n in workers
+                   from remedy in remedies
                    select new SimulationOptions(n, k, parse.GetValue(StepsOption), modelBytes, parse.GetValue(BatchOption), parse.GetValue(ComputeOption),
                        parse.GetValue(BandwidthOption), parse.GetValue(LatencyOption), parse.GetValue(SpreadOption),
                        path ?? (k == 1 ? TransferPath.Coordinator : TransferPath.Direct), parse.GetValue(ServerOption), parse.GetValue(ShardTimeoutOption),
@@ -143,8 +161,8 @@ public static class SimulateCommand
                        JitterSigma = parse.GetValue(JitterOption),
                        SlowdownFactor = slowdownFactor,
                        SlowdownProbability = slowdownProbability,
-                       Speculate = !parse.GetValue(NoSpeculateOption),
-                       BackupWorkers = parse.GetValue(BackupWorkersOption),
+                       Speculate = remedy.Speculate,
+                       BackupWorkers = remedy.BackupWorkers,
                    }).ToList();
         if (all.Select(o => o.Validate()).FirstOrDefault(p => p is not null) is { } problem) throw new ArgumentException(problem);
         return all;
@@ -167,6 +185,26 @@ public static class SimulateCommand
             || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var probability))
             throw new ArgumentException($"--slowdowns '{text}' must be F@P: a factor and a probability, e.g. 4@0.01 (each shard 4x slow with probability 1 %)");
         return (factor, probability);
+    }
+
+    /// <summary>The remedies of `--remedies`, each as the flags it stands for; B's range is checked with the other options.</summary>
+    private static List<(bool Speculate, int BackupWorkers)> ParseRemedies(string text, bool remedyFlagsGiven)
+    {
+        if (remedyFlagsGiven) throw new ArgumentException("--remedies names the remedies of each run: give it without --no-speculate and --backup-workers");
+        var remedies = new List<(bool, int)>();
+        foreach (var token in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            remedies.Add(token switch
+            {
+                "sync" => (false, 0),
+                "speculate" => (true, 0),
+                _ when token.StartsWith("backup=", StringComparison.Ordinal)
+                       && int.TryParse(token["backup=".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var b) => (true, b),
+                _ => throw new ArgumentException($"--remedies '{text}': '{token}' is not sync, speculate or backup=B (B a whole number)"),
+            });
+        }
+        if (remedies.Count == 0) throw new ArgumentException($"--remedies '{text}' names no remedy");
+        return remedies.Distinct().ToList();
     }
 
     private static int[] ParseList(string text, string flag)

@@ -25,6 +25,10 @@ public sealed class SimulateCommandTests
     [InlineData("--slowdowns 0.5@0.1", "--slowdowns 0.5@0.1: the factor F must be a finite number >= 1")]
     [InlineData("--slowdowns 2@1.5", "--slowdowns 2@1.5: the probability P must be between 0 and 1")]
     [InlineData("--jitter 3", "--jitter 3 must be a number between 0 and 2")]
+    [InlineData("--remedies sync,fast", "--remedies 'sync,fast': 'fast' is not sync, speculate or backup=B")]
+    [InlineData("--remedies backup=x", "--remedies 'backup=x': 'backup=x' is not sync, speculate or backup=B")]
+    [InlineData("--remedies sync --backup-workers 2", "--remedies names the remedies of each run: give it without --no-speculate and --backup-workers")]
+    [InlineData("--workers 8 --remedies sync,backup=8", "--backup-workers 8 must be at least 0 and less than --workers 8")]
     public void A_bad_flag_is_refused_with_a_message_that_names_it(string arguments, string message)
     {
         var (exitCode, output) = Invoke(arguments + " --model-bytes 65536");
@@ -47,6 +51,27 @@ public sealed class SimulateCommandTests
             Assert.Contains("4 shards abandoned", output);
             var rows = File.ReadAllLines(Path.Combine(directory, SimulationReport.StepsCsv));
             Assert.All(rows.Skip(1), r => Assert.EndsWith(",96,32", r));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Remedies_run_each_cluster_once_per_remedy_with_that_remedy()
+    {
+        var directory = Directory.CreateTempSubdirectory("distributed-simulate-tests-").FullName;
+        try
+        {
+            var (exitCode, output) = Invoke($"--workers 4 --ps-shards 1,2 --steps 4 --model-bytes 65536 --jitter 0.2 --remedies sync,backup=1 --output {directory}");
+
+            Assert.True(exitCode == 0, output);
+            var rows = File.ReadAllLines(Path.Combine(directory, SimulationReport.RemediesCsv)).Skip(1).Select(r => r.Split(',')).ToList();
+            Assert.Equal(["1 sync", "1 backup=1", "2 sync", "2 backup=1"], rows.Select(r => $"{r[1]} {r[3]}"));
+            // abandoned_shards: none in a synchronous step, one of 4 in each of the 4 steps with b = 1.
+            Assert.Equal(["0", "4", "0", "4"], rows.Select(r => r[15]));
+            Assert.True(new FileInfo(Path.Combine(directory, SimulationReport.RemediesPng)).Length > 0);
         }
         finally
         {
