@@ -73,19 +73,23 @@ public sealed class SimulatedWorkerActor : ReceiveActor
         if (!_computing) StartNext();
     }
 
-    /// <summary>As <c>WorkerActor.StartNext</c>: skip what a newer queued round made stale, check the weights, compute the first that remains.</summary>
+    /// <summary>
+    /// As <c>WorkerActor.StartNext</c>: skip the requests of rounds the coordinator has moved past, check the weights,
+    /// compute the first that remains. A round is over when a queued request names a newer oldest-open round (its own
+    /// round in synchronous mode; under bounded staleness several rounds are open and only older ones are over).
+    /// </summary>
     private void StartNext()
     {
-        foreach (var queued in _queue) _latestRound = Math.Max(_latestRound, queued.Request.Round);
+        foreach (var queued in _queue) _latestRound = Math.Max(_latestRound, OpenFrom(queued.Request));
         while (_queue.TryDequeue(out var next))
         {
             var request = next.Request;
-            _latestRound = Math.Max(_latestRound, request.Round);
+            _latestRound = Math.Max(_latestRound, OpenFrom(request));
             if (request.Round < _latestRound)
             {
                 // Answered all the same: the coordinator counts the request as outstanding until then.
                 _cluster.SkippedRequests++;
-                Reply(next.Coordinator, new WorkFailed(request.Round, request.Shard, $"skipped: round {request.Round} is over, a request of round {_latestRound} is queued"));
+                Reply(next.Coordinator, new WorkFailed(request.Round, request.Shard, $"skipped: round {request.Round} is over, the coordinator has moved on to round {_latestRound}"));
                 continue;
             }
             // The direct path pulls the weights for every request, so only the coordinator path can lack them.
@@ -105,6 +109,9 @@ public sealed class SimulatedWorkerActor : ReceiveActor
         }
         _computing = false;
     }
+
+    /// <summary>The oldest round the coordinator still had open when it sent <paramref name="request"/> (as the real worker reads it).</summary>
+    private static long OpenFrom(WorkRequest request) => request.OldestOpenRound > 0 ? request.OldestOpenRound : request.Round;
 
     private void Reply<T>(IActorRef coordinator, T answer) where T : notnull =>
         _cluster.At(Links.Transfer(Node, TrafficPlan.CoordinatorNode, SizeOf(answer), _cluster.Now), coordinator, answer, Self);
