@@ -5,7 +5,8 @@ namespace Distributed.Simulation;
 /// bytes the coordinator, the busiest server and a mean worker moved (both ways), and the busiest link with
 /// the share of the step its busier direction was occupied. On the coordinator path the one server shares the
 /// coordinator's node, so its bytes are the coordinator's. <see cref="Samples"/> were applied; with backup workers
-/// <see cref="SkippedSamples"/> were in shards the step went ahead without.
+/// <see cref="SkippedSamples"/> were in shards the step went ahead without; under bounded staleness
+/// <see cref="MaxStaleness"/> is how many steps old the stalest applied gradient's weights were.
 /// </summary>
 public sealed record SimulatedStep(
     long Step,
@@ -17,4 +18,5 @@ public sealed record SimulatedStep(
     long BusiestLinkBytes,
     double BusiestLinkUtilization,
     int Samples,
-    int SkippedSamples);
+    int SkippedSamples,
+    int MaxStaleness);

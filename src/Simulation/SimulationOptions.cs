@@ -1,4 +1,5 @@
 using System.Globalization;
+using Distributed.Coordinator;
 
 namespace Distributed.Simulation;
 
@@ -7,7 +8,7 @@ namespace Distributed.Simulation;
 /// <see cref="SpeedSpread"/> s gives each worker a compute time multiplied by a factor drawn uniformly from
 /// [1, 1 + s] (seeded), for straggler studies; 0 makes every worker equal. <see cref="JitterSigma"/> and the
 /// slowdowns vary each shard's time on top of that (<see cref="ShardTimeModel"/>). The straggler remedies are the
-/// real coordinator's, carried into its <c>TrainingPlan</c>: <see cref="Speculate"/> and <see cref="BackupWorkers"/>.
+/// real coordinator's, carried into its <c>TrainingPlan</c>: <see cref="Speculate"/>, <see cref="BackupWorkers"/> and <see cref="Staleness"/>.
 /// </summary>
 public sealed record SimulationOptions(
     int Workers,
@@ -41,8 +42,8 @@ public sealed record SimulationOptions(
     /// <summary>Shards each training step may go without (<c>--backup-workers b</c>, as in train); 0 waits for every shard.</summary>
     public int BackupWorkers { get; init; }
 
-    // Bounded staleness (--staleness s, being built on its own branch) joins here as one more init property, checked
-    // in Validate and carried into the TrainingPlan in SimulationRoot.Run like Speculate and BackupWorkers.
+    /// <summary>Bounded staleness s (<c>--staleness</c>, as in train): up to s + 1 steps open at once; 0 is synchronous. The coordinator turns speculation off with it.</summary>
+    public int Staleness { get; init; }
 
     /// <summary>Bytes a link carries per second, each way.</summary>
     public double BytesPerSecond => BandwidthGbps * 1e9 / 8;
@@ -71,6 +72,11 @@ public sealed record SimulationOptions(
         if (!(SlowdownProbability is >= 0 and <= 1)) return $"--slowdowns {SlowdownText}: the probability P must be between 0 and 1";
         if (BackupWorkers < 0 || BackupWorkers >= Workers)
             return $"--backup-workers {BackupWorkers} must be at least 0 and less than --workers {Workers}: a step needs at least one shard";
+        if (Staleness < 0 || Staleness > StepWindow.MaxStaleness)
+            return $"--staleness {Staleness} must be between 0 (synchronous) and {StepWindow.MaxStaleness} steps";
+        if (Staleness > 0 && BackupWorkers > 0)
+            return $"--staleness {Staleness} cannot be combined with --backup-workers {BackupWorkers}: backup workers drop a step's late shards at its barrier, " +
+                "and bounded staleness has no barrier";
         if (!(ServerGigabytesPerSecond > 0) || !double.IsFinite(ServerGigabytesPerSecond))
             return $"--server-gbytes-per-s {Text(ServerGigabytesPerSecond)} must be a positive finite number";
         if (!(ShardTimeoutSeconds > 0) || !double.IsFinite(ShardTimeoutSeconds)) return $"--shard-timeout {Text(ShardTimeoutSeconds)} must be a positive number of seconds";
@@ -84,8 +90,8 @@ public sealed record SimulationOptions(
         return Enumerable.Range(0, Workers).Select(_ => 1 + SpeedSpread * random.NextDouble()).ToArray();
     }
 
-    /// <summary>The straggler remedy these options run, as <c>--remedies</c> names it: sync, speculate or backup=B.</summary>
-    public string Remedy => BackupWorkers > 0
+    /// <summary>The straggler remedy these options run, as <c>--remedies</c> names it: sync, speculate, backup=B or stale=S.</summary>
+    public string Remedy => Staleness > 0 ? $"stale={Staleness}" : BackupWorkers > 0
         ? $"backup={BackupWorkers}" + (Speculate ? "" : " (no speculation)")
         : Speculate ? "speculate" : "sync";
 

@@ -22,13 +22,14 @@ public static class SimulationReport
     /// <summary>The speed model and the remedies, as the flags that set them.</summary>
     public static string Stragglers(SimulationOptions o) => string.Create(CultureInfo.InvariantCulture,
         $"speeds: spread {o.SpeedSpread}, jitter {o.JitterSigma}, slowdowns {(o.SlowdownProbability > 0 ? $"{o.SlowdownFactor}@{o.SlowdownProbability}" : "none")}; " +
-        $"{(o.Speculate ? "speculation" : "no speculation")}, {o.BackupWorkers} backup workers");
+        $"{(o.Speculate ? "speculation" : "no speculation")}, {o.BackupWorkers} backup workers, staleness {o.Staleness}");
 
     /// <summary>Steady-state step time (median, mean, p99), applied images per second, and what the remedies did.</summary>
     public static string Summary(SimulationResult run) => string.Create(CultureInfo.InvariantCulture,
         $"steady steps ({run.Steady.Count()}): median {run.SteadyStepPercentile(50):F1} ms, mean {run.SteadyStepMilliseconds:F1} ms, p99 {run.SteadyStepPercentile(99):F1} ms; " +
         $"{run.SteadyImagesPerSecond:F0} img/s applied; {run.SpeculativeCopies} speculative copies ({run.SpeculativeWins} won); {run.AbandonedShards} shards abandoned, " +
-        $"{run.LedgerSkippedSamples} samples skipped; {run.SkippedRequests} stale requests skipped by workers; {run.Slowdowns} shards slowed");
+        $"{run.LedgerSkippedSamples} samples skipped; {run.SkippedRequests} stale requests skipped by workers; {run.Slowdowns} shards slowed; " +
+        $"max staleness {run.Steps.Max(s => s.MaxStaleness)}");
 
     /// <summary>One line per step: step time, bytes per node (both ways) and the busiest link.</summary>
     public static string StepTable(SimulationResult run)

@@ -53,9 +53,10 @@ internal sealed class SimulationRoot : ReceiveActor
         var training = new TrainingPlan(Epochs: 1, options.GlobalBatch, options.Seed, new LearningRateSchedule(LearningRate, ScheduleKind.Constant, 0),
             MinimumWorkers: options.Workers, TimeSpan.FromSeconds(options.ShardTimeoutSeconds), MaxSteps: options.Steps, EvaluateEachEpoch: false)
         {
-            // The remedies are the real coordinator's own; --staleness joins them here when it exists.
+            // The remedies are the real coordinator's own.
             Speculate = options.Speculate,
             BackupWorkers = options.BackupWorkers,
+            Staleness = options.Staleness,
         };
         // The simulated workers build nothing: the model's size reaches them as ModelBytes in the traffic plan.
         var configuration = new ConfigureWorker(ModelSpec.ResNet20FashionMnist, new DataSpec("simulated", null, 0, false), options.Seed);

@@ -27,6 +27,6 @@ internal sealed class StepRecorder(TrafficPlan plan, LinkModel links) : ITrainin
         var busiest = tally.Busiest();
         var utilization = step.StepMilliseconds > 0 ? tally.BusySeconds(busiest) * 1000 / step.StepMilliseconds : double.NaN;
         _steps.Add(new SimulatedStep(step.Step, step.StepMilliseconds, tally.Bytes(TrafficPlan.CoordinatorNode), servers, workers,
-            plan.NodeName(busiest), Math.Max(tally.Sent[busiest], tally.Received[busiest]), utilization, step.Samples, step.SkippedSamples));
+            plan.NodeName(busiest), Math.Max(tally.Sent[busiest], tally.Received[busiest]), utilization, step.Samples, step.SkippedSamples, step.MaxStaleness));
     }
 }

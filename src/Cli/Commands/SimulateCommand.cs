@@ -64,10 +64,14 @@ public static class SimulateCommand
     private static readonly Option<string> RemediesOption = new("--remedies")
     {
         Description = "Compare straggler remedies on each cluster, a comma-separated list of: sync (as --no-speculate), speculate (train's default), " +
-            "backup=B (as --backup-workers B, speculation on as in train). Prints a table and writes simulation-remedies.csv and .png.",
+            "backup=B (as --backup-workers B, speculation on as in train), stale=S (as --staleness S). Prints a table and writes simulation-remedies.csv and .png.",
     };
-    // --staleness s (bounded staleness, on its own branch) joins the remedies here, in Bind, and as a "stale=S" token in
-    // ParseRemedies, as SimulationOptions.Staleness.
+    private static readonly Option<int> StalenessOption = new("--staleness")
+    {
+        Description = "Bounded staleness s (as train --staleness): up to s + 1 steps open at once, gradients on weights up to s steps old; 0 is synchronous. " +
+            "Speculation is off with it; not with --backup-workers.",
+        DefaultValueFactory = _ => 0,
+    };
     private static readonly Option<double> ServerOption = new("--server-gbytes-per-s")
     {
         Description = "How fast one server averages shard gradients and applies SGD, in GB of gradient read per second (default: this machine's parameter server).",
@@ -84,7 +88,7 @@ public static class SimulateCommand
     {
         var command = new Command("simulate", "Simulate N workers and K parameter servers on a simulated clock: the real coordinator and server, modeled compute and links.");
         foreach (var option in new Option[] { WorkersOption, ShardsOption, PathOption, StepsOption, DepthOption, WidthOption, ModelBytesOption, BatchOption, ComputeOption,
-                     BandwidthOption, LatencyOption, SpreadOption, JitterOption, SlowdownsOption, NoSpeculateOption, BackupWorkersOption, RemediesOption, ServerOption, ShardTimeoutOption, SeedOption, OutputOption })
+                     BandwidthOption, LatencyOption, SpreadOption, JitterOption, SlowdownsOption, NoSpeculateOption, BackupWorkersOption, StalenessOption, RemediesOption, ServerOption, ShardTimeoutOption, SeedOption, OutputOption })
             command.Add(option);
         command.SetAction(parse => Run(parse));
         return command;
@@ -148,8 +152,8 @@ public static class SimulateCommand
         var (slowdownFactor, slowdownProbability) = ParseSlowdowns(parse.GetValue(SlowdownsOption));
         var modelBytes = parse.GetValue(ModelBytesOption) ?? ModelBytesOf(parse.GetValue(DepthOption), parse.GetValue(WidthOption));
         var remedies = parse.GetValue(RemediesOption) is { } list
-            ? ParseRemedies(list, parse.GetValue(NoSpeculateOption) || parse.GetValue(BackupWorkersOption) != 0)
-            : [(Speculate: !parse.GetValue(NoSpeculateOption), BackupWorkers: parse.GetValue(BackupWorkersOption))];
+            ? ParseRemedies(list, parse.GetValue(NoSpeculateOption) || parse.GetValue(BackupWorkersOption) != 0 || parse.GetValue(StalenessOption) != 0)
+            : [(Speculate: !parse.GetValue(NoSpeculateOption), BackupWorkers: parse.GetValue(BackupWorkersOption), Staleness: parse.GetValue(StalenessOption))];
         var all = (from k in shards
                    from n in workers
                    from remedy in remedies
@@ -163,6 +167,7 @@ public static class SimulateCommand
                        SlowdownProbability = slowdownProbability,
                        Speculate = remedy.Speculate,
                        BackupWorkers = remedy.BackupWorkers,
+                       Staleness = remedy.Staleness,
                    }).ToList();
         if (all.Select(o => o.Validate()).FirstOrDefault(p => p is not null) is { } problem) throw new ArgumentException(problem);
         return all;
@@ -188,19 +193,21 @@ public static class SimulateCommand
     }
 
     /// <summary>The remedies of `--remedies`, each as the flags it stands for; B's range is checked with the other options.</summary>
-    private static List<(bool Speculate, int BackupWorkers)> ParseRemedies(string text, bool remedyFlagsGiven)
+    private static List<(bool Speculate, int BackupWorkers, int Staleness)> ParseRemedies(string text, bool remedyFlagsGiven)
     {
-        if (remedyFlagsGiven) throw new ArgumentException("--remedies names the remedies of each run: give it without --no-speculate and --backup-workers");
-        var remedies = new List<(bool, int)>();
+        if (remedyFlagsGiven) throw new ArgumentException("--remedies names the remedies of each run: give it without --no-speculate, --backup-workers and --staleness");
+        var remedies = new List<(bool, int, int)>();
         foreach (var token in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             remedies.Add(token switch
             {
-                "sync" => (false, 0),
-                "speculate" => (true, 0),
+                "sync" => (false, 0, 0),
+                "speculate" => (true, 0, 0),
                 _ when token.StartsWith("backup=", StringComparison.Ordinal)
-                       && int.TryParse(token["backup=".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var b) => (true, b),
-                _ => throw new ArgumentException($"--remedies '{text}': '{token}' is not sync, speculate or backup=B (B a whole number)"),
+                       && int.TryParse(token["backup=".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var b) => (true, b, 0),
+                _ when token.StartsWith("stale=", StringComparison.Ordinal)
+                       && int.TryParse(token["stale=".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var stale) => (true, 0, stale),
+                _ => throw new ArgumentException($"--remedies '{text}': '{token}' is not sync, speculate, backup=B or stale=S (B, S whole numbers)"),
             });
         }
         if (remedies.Count == 0) throw new ArgumentException($"--remedies '{text}' names no remedy");

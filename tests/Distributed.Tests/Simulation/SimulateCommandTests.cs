@@ -25,9 +25,11 @@ public sealed class SimulateCommandTests
     [InlineData("--slowdowns 0.5@0.1", "--slowdowns 0.5@0.1: the factor F must be a finite number >= 1")]
     [InlineData("--slowdowns 2@1.5", "--slowdowns 2@1.5: the probability P must be between 0 and 1")]
     [InlineData("--jitter 3", "--jitter 3 must be a number between 0 and 2")]
-    [InlineData("--remedies sync,fast", "--remedies 'sync,fast': 'fast' is not sync, speculate or backup=B")]
-    [InlineData("--remedies backup=x", "--remedies 'backup=x': 'backup=x' is not sync, speculate or backup=B")]
-    [InlineData("--remedies sync --backup-workers 2", "--remedies names the remedies of each run: give it without --no-speculate and --backup-workers")]
+    [InlineData("--remedies sync,fast", "--remedies 'sync,fast': 'fast' is not sync, speculate, backup=B or stale=S")]
+    [InlineData("--remedies backup=x", "--remedies 'backup=x': 'backup=x' is not sync, speculate, backup=B or stale=S")]
+    [InlineData("--remedies sync --backup-workers 2", "--remedies names the remedies of each run: give it without --no-speculate, --backup-workers and --staleness")]
+    [InlineData("--staleness 65", "--staleness 65 must be between 0 (synchronous) and 64 steps")]
+    [InlineData("--staleness 1 --backup-workers 2", "--staleness 1 cannot be combined with --backup-workers 2")]
     [InlineData("--workers 8 --remedies sync,backup=8", "--backup-workers 8 must be at least 0 and less than --workers 8")]
     public void A_bad_flag_is_refused_with_a_message_that_names_it(string arguments, string message)
     {
@@ -46,7 +48,7 @@ public sealed class SimulateCommandTests
             var (exitCode, output) = Invoke($"--workers 4 --steps 4 --model-bytes 65536 --jitter 0.2 --no-speculate --backup-workers 1 --output {directory}");
 
             Assert.True(exitCode == 0, output);
-            Assert.Contains("jitter 0.2, slowdowns none; no speculation, 1 backup workers", output);
+            Assert.Contains("jitter 0.2, slowdowns none; no speculation, 1 backup workers, staleness 0", output);
             // One of 4 shards abandoned in each of the 3 steady steps and step 0, by the real coordinator.
             Assert.Contains("4 shards abandoned", output);
             var rows = File.ReadAllLines(Path.Combine(directory, SimulationReport.StepsCsv));

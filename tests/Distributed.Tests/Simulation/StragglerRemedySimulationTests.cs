@@ -58,6 +58,22 @@ public sealed class StragglerRemedySimulationTests
     }
 
     [Fact]
+    public void Bounded_staleness_lets_steps_overlap_within_the_bound_and_turns_speculation_off()
+    {
+        var slowed = Options(steps: 30) with { SlowdownFactor = 5, SlowdownProbability = 0.05 };
+
+        var stale = ClusterSimulation.Run(slowed with { Staleness = 2 });
+        var synchronous = ClusterSimulation.Run(slowed);
+
+        Assert.Equal(30, stale.Steps.Count);
+        Assert.Contains(stale.Steps, s => s.MaxStaleness > 0);
+        Assert.All(stale.Steps, s => Assert.InRange(s.MaxStaleness, 0, 2));
+        Assert.Equal(0, stale.SpeculativeCopies);
+        Assert.All(synchronous.Steps, s => Assert.Equal(0, s.MaxStaleness));
+        Assert.Contains("--staleness 1 cannot be combined with --backup-workers 1", (Options() with { Staleness = 1, BackupWorkers = 1 }).Validate());
+    }
+
+    [Fact]
     public void A_seed_gives_the_same_run_and_another_seed_another()
     {
         var options = Options() with { SpeedSpread = 0.3, JitterSigma = 0.2, SlowdownFactor = 4, SlowdownProbability = 0.05, BackupWorkers = 1 };
