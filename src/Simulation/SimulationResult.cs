@@ -37,13 +37,17 @@ public sealed record SimulationResult(
         return times[Math.Clamp(rank - 1, 0, times.Length - 1)];
     }
 
-    /// <summary>Applied samples per second of steady steps: what trains; samples a backup quorum skipped do not count.</summary>
+    /// <summary>
+    /// Applied samples per second of steady steps, from step 0's completion to the last one's: what trains; samples a
+    /// backup quorum skipped do not count. Measured between completions, not summed step times, because under bounded
+    /// staleness steps overlap (in a synchronous run the two are the same: each step opens as the last completes).
+    /// </summary>
     public double SteadyImagesPerSecond
     {
         get
         {
             var steady = Steady.ToList();
-            var seconds = steady.Sum(s => s.StepMilliseconds) / 1000;
+            var seconds = Steps.Count > 1 ? Steps[^1].CompletedSeconds - Steps[0].CompletedSeconds : Steps[0].StepMilliseconds / 1000;
             return seconds > 0 ? steady.Sum(s => (double)s.Samples) / seconds : double.NaN;
         }
     }

@@ -43,7 +43,7 @@ internal sealed class SimulationRoot : ReceiveActor
         var links = new LinkModel(plan.Nodes, options.BytesPerSecond, options.LatencyMicroseconds * 1e-6);
         var stateLength = SimulatedCluster.StateLengthFor(options.Servers);
         var cluster = new SimulatedCluster(plan, links, clock, stateLength, options.GlobalBatch * options.Steps);
-        var recorder = new StepRecorder(plan, links);
+        var recorder = new StepRecorder(plan, links, () => cluster.Now);
         var outcome = new TaskCompletionSource<TrainingOutcome>();
         var observer = Context.ActorOf(TrainingObserverActor.Props(recorder, outcome).WithDispatcher(InlineDispatcherConfigurator.Id), "observer");
 

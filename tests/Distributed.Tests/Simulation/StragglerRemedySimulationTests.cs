@@ -70,6 +70,12 @@ public sealed class StragglerRemedySimulationTests
         Assert.All(stale.Steps, s => Assert.InRange(s.MaxStaleness, 0, 2));
         Assert.Equal(0, stale.SpeculativeCopies);
         Assert.All(synchronous.Steps, s => Assert.Equal(0, s.MaxStaleness));
+        // Synchronous steps follow each other, so throughput between completions is the one from summed step times;
+        // overlapping stale steps complete faster than their step times add up to.
+        var summed = synchronous.Steady.Sum(s => (double)s.Samples) / (synchronous.Steady.Sum(s => s.StepMilliseconds) / 1000);
+        Assert.Equal(summed, synchronous.SteadyImagesPerSecond, summed * 1e-6);
+        var staleSummed = stale.Steady.Sum(s => (double)s.Samples) / (stale.Steady.Sum(s => s.StepMilliseconds) / 1000);
+        Assert.True(stale.SteadyImagesPerSecond > staleSummed, $"{stale.SteadyImagesPerSecond} img/s between completions, {staleSummed} from step times");
         Assert.Contains("--staleness 1 cannot be combined with --backup-workers 1", (Options() with { Staleness = 1, BackupWorkers = 1 }).Validate());
     }
 
