@@ -18,6 +18,9 @@ public sealed class SimulatedCluster(TrafficPlan plan, LinkModel links, VirtualS
 
     public int TrainCount { get; } = trainCount;
 
+    /// <summary>Requests the simulated workers skipped because a newer round's request was queued behind them (answered with WorkFailed, as a real worker does).</summary>
+    public int SkippedRequests { get; set; }
+
     /// <summary>Simulated seconds since the start.</summary>
     public double Now => Clock.Elapsed.TotalSeconds;
 

@@ -8,38 +8,46 @@ namespace Distributed.Simulation;
 /// <summary>
 /// A worker that computes nothing: it answers the coordinator's real <see cref="ConfigureWorker"/> and
 /// <see cref="WorkRequest"/> with the real answers, after the time the work would take. A shard's timeline is
-/// weights in (through the link model), samples × seconds per sample on its one compute thread (shards queue
-/// there, as on a real worker), gradient out, result to the coordinator. Gradients are zero-valued buffers of the
-/// small simulated state; the links are charged for the modeled model size instead.
+/// weights in (through the link model), a wait in the worker's queue, its compute time (<see cref="ShardTimeModel"/>)
+/// on the one compute thread, gradient out, result to the coordinator. The queue behaves as the real
+/// <c>WorkerActor</c>'s: one request at a time, in arrival order; when the next is taken, a request of an older round
+/// than another queued one is skipped and answered with <see cref="WorkFailed"/> (its round finished without it: a
+/// straggler's backlog, or a shard the backup workers abandoned), and a request whose weights the worker lacks is
+/// answered with <see cref="WeightsMissing"/>. So a speculative copy or an abandoned shard delays the worker's next
+/// shard exactly as on a real worker. Gradients are zero-valued buffers of the small simulated state; the links are
+/// charged for the modeled model size instead.
 /// </summary>
 public sealed class SimulatedWorkerActor : ReceiveActor
 {
     private readonly string _name;
     private readonly int _index;
     private readonly SimulatedCluster _cluster;
-    private readonly double _secondsPerSample;
-    private double _computeFree;
+    private readonly ShardTimeModel _shardTimes;
+    private readonly Queue<WeightsIn> _queue = new();
+    private bool _computing;
+    private long _latestRound;
     private long _heldVersion = -1;
 
-    public SimulatedWorkerActor(string name, int index, SimulatedCluster cluster, double secondsPerSample)
+    public SimulatedWorkerActor(string name, int index, SimulatedCluster cluster, ShardTimeModel shardTimes)
     {
         _name = name;
         _index = index;
         _cluster = cluster;
-        _secondsPerSample = secondsPerSample;
+        _shardTimes = shardTimes;
         Receive<ConfigureWorker>(_ => Sender.Tell(new WorkerConfigured(_name, cluster.StateLength, cluster.TrainCount, 0, "simulated")));
         Receive<WorkRequest>(HandleRequest);
         Receive<WeightsIn>(HandleWeightsIn);
         Receive<Computed>(HandleComputed);
     }
 
-    public static Props Props(string name, int index, SimulatedCluster cluster, double secondsPerSample) =>
-        Akka.Actor.Props.Create(() => new SimulatedWorkerActor(name, index, cluster, secondsPerSample)).WithDispatcher(InlineDispatcherConfigurator.Id);
+    public static Props Props(string name, int index, SimulatedCluster cluster, ShardTimeModel shardTimes) =>
+        Akka.Actor.Props.Create(() => new SimulatedWorkerActor(name, index, cluster, shardTimes)).WithDispatcher(InlineDispatcherConfigurator.Id);
 
     private TrafficPlan Plan => _cluster.Plan;
     private LinkModel Links => _cluster.Links;
     private int Node => Plan.WorkerNode(_index);
 
+    /// <summary>The request travels to this node (with the weights on the coordinator path, after pulling them on the direct path) and joins the queue on arrival.</summary>
     private void HandleRequest(WorkRequest request)
     {
         var coordinator = Sender;
@@ -49,15 +57,7 @@ public sealed class SimulatedWorkerActor : ReceiveActor
         {
             // Today's path: the weights travel with the request, from the coordinator's node.
             var weights = request.State is null ? 0 : Plan.ModelBytes;
-            var arrived = Links.Transfer(TrafficPlan.CoordinatorNode, Node, requestBytes + weights, now);
-            if (request.State is not null) _heldVersion = request.WeightsVersion;
-            else if (_heldVersion != request.WeightsVersion)
-            {
-                var missing = new WeightsMissing(request.Round, request.Shard, _heldVersion);
-                _cluster.At(Links.Transfer(Node, TrafficPlan.CoordinatorNode, SizeOf(missing), arrived), coordinator, missing, Self);
-                return;
-            }
-            _cluster.At(arrived, Self, new WeightsIn(request, coordinator), Self);
+            _cluster.At(Links.Transfer(TrafficPlan.CoordinatorNode, Node, requestBytes + weights, now), Self, new WeightsIn(request, coordinator), Self);
             return;
         }
         // Direct path: the request is small; on it the worker asks every server for its slice (one latency) and waits for all.
@@ -69,10 +69,52 @@ public sealed class SimulatedWorkerActor : ReceiveActor
 
     private void HandleWeightsIn(WeightsIn message)
     {
-        var start = Math.Max(_cluster.Now, _computeFree);
-        _computeFree = start + message.Request.SampleIndices.Length * _secondsPerSample;
-        _cluster.At(_computeFree, Self, new Computed(message.Request, message.Coordinator, (_computeFree - start) * 1000), Self);
+        _queue.Enqueue(message);
+        if (!_computing) StartNext();
     }
+
+    /// <summary>
+    /// As <c>WorkerActor.StartNext</c>: skip the requests of rounds the coordinator has moved past, check the weights,
+    /// compute the first that remains. A round is over when a queued request names a newer oldest-open round (its own
+    /// round in synchronous mode; under bounded staleness several rounds are open and only older ones are over).
+    /// </summary>
+    private void StartNext()
+    {
+        foreach (var queued in _queue) _latestRound = Math.Max(_latestRound, OpenFrom(queued.Request));
+        while (_queue.TryDequeue(out var next))
+        {
+            var request = next.Request;
+            _latestRound = Math.Max(_latestRound, OpenFrom(request));
+            if (request.Round < _latestRound)
+            {
+                // Answered all the same: the coordinator counts the request as outstanding until then.
+                _cluster.SkippedRequests++;
+                Reply(next.Coordinator, new WorkFailed(request.Round, request.Shard, $"skipped: round {request.Round} is over, the coordinator has moved on to round {_latestRound}"));
+                continue;
+            }
+            // The direct path pulls the weights for every request, so only the coordinator path can lack them.
+            if (Plan.Path == TransferPath.Coordinator)
+            {
+                if (request.State is not null) _heldVersion = request.WeightsVersion;
+                if (_heldVersion != request.WeightsVersion)
+                {
+                    Reply(next.Coordinator, new WeightsMissing(request.Round, request.Shard, _heldVersion));
+                    continue;
+                }
+            }
+            var seconds = _shardTimes.NextShardSeconds(request.SampleIndices.Length);
+            _computing = true;
+            _cluster.At(_cluster.Now + seconds, Self, new Computed(request, next.Coordinator, seconds * 1000), Self);
+            return;
+        }
+        _computing = false;
+    }
+
+    /// <summary>The oldest round the coordinator still had open when it sent <paramref name="request"/> (as the real worker reads it).</summary>
+    private static long OpenFrom(WorkRequest request) => request.OldestOpenRound > 0 ? request.OldestOpenRound : request.Round;
+
+    private void Reply<T>(IActorRef coordinator, T answer) where T : notnull =>
+        _cluster.At(Links.Transfer(Node, TrafficPlan.CoordinatorNode, SizeOf(answer), _cluster.Now), coordinator, answer, Self);
 
     private void HandleComputed(Computed message)
     {
@@ -96,6 +138,8 @@ public sealed class SimulatedWorkerActor : ReceiveActor
             delivered = Links.Transfer(Node, TrafficPlan.CoordinatorNode, resultBytes, pushed);
         }
         _cluster.At(delivered, message.Coordinator, result, Self);
+        // The compute thread is free once the shard is computed; sending the result does not hold it.
+        StartNext();
     }
 
     private static long SizeOf<T>(T message) => MessagePackSerializer.Serialize(message, ProtocolSerializer.Options).Length;

@@ -43,7 +43,7 @@ internal sealed class SimulationRoot : ReceiveActor
         var links = new LinkModel(plan.Nodes, options.BytesPerSecond, options.LatencyMicroseconds * 1e-6);
         var stateLength = SimulatedCluster.StateLengthFor(options.Servers);
         var cluster = new SimulatedCluster(plan, links, clock, stateLength, options.GlobalBatch * options.Steps);
-        var recorder = new StepRecorder(plan, links);
+        var recorder = new StepRecorder(plan, links, () => cluster.Now);
         var outcome = new TaskCompletionSource<TrainingOutcome>();
         var observer = Context.ActorOf(TrainingObserverActor.Props(recorder, outcome).WithDispatcher(InlineDispatcherConfigurator.Id), "observer");
 
@@ -51,17 +51,25 @@ internal sealed class SimulationRoot : ReceiveActor
         var setup = new ParameterServerSetup(initial, stateLength, Enumerable.Repeat(1f, stateLength).ToArray(), SgdSettings.Default);
         var servers = Context.ActorOf(SimulatedServerGroup.Props(cluster, setup, options.ServerGigabytesPerSecond * 1e9), "servers");
         var training = new TrainingPlan(Epochs: 1, options.GlobalBatch, options.Seed, new LearningRateSchedule(LearningRate, ScheduleKind.Constant, 0),
-            MinimumWorkers: options.Workers, TimeSpan.FromSeconds(options.ShardTimeoutSeconds), MaxSteps: options.Steps, EvaluateEachEpoch: false);
+            MinimumWorkers: options.Workers, TimeSpan.FromSeconds(options.ShardTimeoutSeconds), MaxSteps: options.Steps, EvaluateEachEpoch: false)
+        {
+            // The remedies are the real coordinator's own.
+            Speculate = options.Speculate,
+            BackupWorkers = options.BackupWorkers,
+            Staleness = options.Staleness,
+        };
         // The simulated workers build nothing: the model's size reaches them as ModelBytes in the traffic plan.
         var configuration = new ConfigureWorker(ModelSpec.ResNet20FashionMnist, new DataSpec("simulated", null, 0, false), options.Seed);
         var coordinator = Context.ActorOf(CoordinatorActor.Props(training, configuration, servers, new PublishedWeights(0, initial), observer, () => clock.Elapsed)
             .WithDispatcher(InlineDispatcherConfigurator.Id), "coordinator");
 
         var speeds = options.SpeedFactors();
+        var shardTimes = new List<ShardTimeModel>();
         for (var w = 0; w < options.Workers; w++)
         {
             var name = $"worker-{w + 1}";
-            var worker = Context.ActorOf(SimulatedWorkerActor.Props(name, w, cluster, options.ComputeMillisecondsPerSample / 1000 * speeds[w]), name);
+            shardTimes.Add(options.ShardTimes(w, speeds[w]));
+            var worker = Context.ActorOf(SimulatedWorkerActor.Props(name, w, cluster, shardTimes[w]), name);
             coordinator.Tell(new RegisterWorker(name), worker);
         }
 
@@ -72,7 +80,16 @@ internal sealed class SimulationRoot : ReceiveActor
         }
         var result = outcome.Task.Result;
         if (result.Failed is { } failed) throw new InvalidOperationException($"the simulated run failed at step {failed.Step}: {failed.Reason}");
-        return new SimulationResult(options, plan, recorder.Steps.ToList(), result.Finished!.ReassignedShards, wall.Elapsed.TotalSeconds);
+        var finished = result.Finished!;
+        return new SimulationResult(options, plan, recorder.Steps.ToList(), finished.ReassignedShards, wall.Elapsed.TotalSeconds)
+        {
+            SpeculativeCopies = recorder.Workers.Sum(w => w.SpeculativeCopies),
+            SpeculativeWins = recorder.Workers.Sum(w => w.SpeculativeWins),
+            AbandonedShards = recorder.Workers.Sum(w => w.AbandonedShards),
+            LedgerSkippedSamples = finished.Samples?.Skipped ?? 0,
+            SkippedRequests = cluster.SkippedRequests,
+            Slowdowns = shardTimes.Sum(t => t.Slowdowns),
+        };
     }
 
     public sealed record Start

@@ -3,12 +3,19 @@ using Distributed.Protocol;
 
 namespace Distributed.Simulation;
 
-/// <summary>Turns each step the real coordinator reports into a <see cref="SimulatedStep"/>, with the links' tally of that step.</summary>
-internal sealed class StepRecorder(TrafficPlan plan, LinkModel links) : ITrainingObserver
+/// <summary>
+/// Turns each step the real coordinator reports into a <see cref="SimulatedStep"/>, with the links' tally of that step,
+/// and keeps the coordinator's last view of its workers (speculative copies, abandoned shards).
+/// </summary>
+internal sealed class StepRecorder(TrafficPlan plan, LinkModel links, Func<double> now) : ITrainingObserver
 {
     private readonly List<SimulatedStep> _steps = [];
 
     public IReadOnlyList<SimulatedStep> Steps => _steps;
+
+    public IReadOnlyList<WorkerStatus> Workers { get; private set; } = [];
+
+    public void OnStatus(TrainingStatus status) => Workers = status.Workers;
 
     public void OnStep(StepCompleted step)
     {
@@ -20,6 +27,6 @@ internal sealed class StepRecorder(TrafficPlan plan, LinkModel links) : ITrainin
         var busiest = tally.Busiest();
         var utilization = step.StepMilliseconds > 0 ? tally.BusySeconds(busiest) * 1000 / step.StepMilliseconds : double.NaN;
         _steps.Add(new SimulatedStep(step.Step, step.StepMilliseconds, tally.Bytes(TrafficPlan.CoordinatorNode), servers, workers,
-            plan.NodeName(busiest), Math.Max(tally.Sent[busiest], tally.Received[busiest]), utilization));
+            plan.NodeName(busiest), Math.Max(tally.Sent[busiest], tally.Received[busiest]), utilization, step.Samples, step.SkippedSamples, step.MaxStaleness, now()));
     }
 }
