@@ -13,7 +13,8 @@ Measured, per run (steps before the warm-up count left out):
   figure in scale.csv, next to its window figure, shows how much that adds).
 
 Simulated (`distributed simulate --depth 8 --global-batch B --no-speculate`, one run per row): the same N and K;
-K = 1 and Kc on the coordinator path (`--path coordinator --ps-shards K`), Kn on the direct path (`--path direct`:
+K = 1 and Kc on the coordinator path (`--path coordinator`, which has one server: Kc is simulated as K = 1, the same
+bytes), Kn on the direct path (`--path direct`:
 servers on their own nodes, workers push and pull their slices straight to and from them). Inputs:
 - compute per sample: this row's own measured median (the oversubscribed CPU makes it grow with N), and again with
   each step's slowest shard's (the second simulated step column);
@@ -139,7 +140,10 @@ def simulate(n, k, path, batch, per_sample_ms, server_rate, gbps, latency_us, ou
     args = CLI + ["--workers", str(n), "--ps-shards", str(k), "--path", path, "--depth", "8", "--global-batch", str(batch), "--steps", "6",
                   "--no-speculate", "--compute-per-sample-ms", f"{per_sample_ms:.6f}", "--server-gbytes-per-s", f"{server_rate:.6f}",
                   "--bandwidth-gbps", f"{gbps:.6f}", "--latency-us", f"{latency_us:.3f}", "--output", str(out)]
-    text = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"error: {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}")
+    text = done.stdout
     model_bytes = float(re.search(r"model ([\d.]+) MB", text).group(1)) * MB
     with open(out / "simulation-steps.csv") as f:
         rows = list(csv.DictReader(f))[1:]  # step 0 left out, as the simulator's own steady figures do
@@ -196,10 +200,13 @@ def main():
         k, path, where = layout(name)
         sim_dir = out / f"sim-n{n}-k{name}"
         sim_dir.mkdir(exist_ok=True)
-        sim = simulate(n, k, path, batch, m["per_sample_ms"], server_rate, gbps, latency, sim_dir)
+        # The simulator's coordinator path has one server (it refuses --ps-shards > 1 there): Kc moves the same bytes as
+        # K = 1, and its K ranges share the coordinator node's cores rather than running beside each other.
+        sim_k = k if path == "direct" else 1
+        sim = simulate(n, sim_k, path, batch, m["per_sample_ms"], server_rate, gbps, latency, sim_dir)
         slow_dir = out / f"sim-n{n}-k{name}-slowest"
         slow_dir.mkdir(exist_ok=True)
-        slow = simulate(n, k, path, batch, m["slowest_per_sample_ms"], server_rate, gbps, latency, slow_dir)
+        slow = simulate(n, sim_k, path, batch, m["slowest_per_sample_ms"], server_rate, gbps, latency, slow_dir)
         print(f"| {n} | {k} | {where} | {m['step_ms']:.0f} | {m['per_sample_ms']:.2f} ({m['slowest_per_sample_ms']:.2f}) | "
               f"{fmt(m['coord_out'])} | {fmt(m['coord_in'])} | {fmt(m['server'])} | {fmt(m['worker'])} | "
               f"{sim['step_ms']:.0f} ({(sim['step_ms'] - m['step_ms']) / m['step_ms']:+.0%}) | {slow['step_ms']:.0f} ({(slow['step_ms'] - m['step_ms']) / m['step_ms']:+.0%}) | "
@@ -235,14 +242,17 @@ def plot(rows, path):
         ns = [r["workers"] for r in mine]
         color = f"C{i}"
         label = f"K={k} on {where}"
-        axes[0].plot(ns, [(r["coordinator_out_bytes_per_step"] or 0) / MB for r in mine], "o-", color=color, label=f"{label}, measured (out)")
-        axes[0].plot(ns, [r["simulated_coordinator_bytes_per_step"] / MB for r in mine], "x--", color=color, label=f"{label}, simulated (both ways)")
+        both = [(r["coordinator_out_bytes_per_step"], r["coordinator_in_bytes_per_step"]) for r in mine]
+        axes[0].plot(ns, [float("nan") if o is None else (o + i) / MB for o, i in both], "o-", color=color, label=f"{label}, measured")
+        axes[0].plot(ns, [r["simulated_coordinator_bytes_per_step"] / MB for r in mine], "x--", color=color, label=f"{label}, simulated")
         if where == "server nodes":
             axes[1].plot(ns, [r["server_node_bytes_per_step_mean"] / MB for r in mine], "o-", color=color, label=f"{label}, measured")
             axes[1].plot(ns, [r["simulated_max_server_bytes_per_step"] / MB for r in mine], "x--", color=color, label=f"{label}, simulated")
         axes[2].plot(ns, [r["measured_step_ms"] for r in mine], "o-", color=color, label=f"{label}, measured")
         axes[2].plot(ns, [r["simulated_step_ms_slowest_compute"] for r in mine], "x--", color=color, label=f"{label}, simulated (slowest compute)")
-    axes[0].set_title("coordinator node: MB per step")
+    axes[0].set_title("coordinator node: MB per step (sent + received)")
+    # Log scale: the simulated direct path moves only shard messages through the coordinator (under 0.001 MB).
+    axes[0].set_yscale("log")
     axes[1].set_title("each server node: MB per step (sent + received)")
     axes[2].set_title("median step time, ms")
     for ax in axes:
@@ -250,7 +260,8 @@ def plot(rows, path):
         ax.set_xticks(sorted({r["workers"] for r in rows}))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
-    fig.suptitle("bench/Scale: ResNet-8, real loopback processes (solid) against distributed simulate (dashed)")
+    fig.suptitle("bench/Scale: ResNet-8, real loopback processes (solid) against distributed simulate (dashed; "
+                 "server nodes simulated on the direct path, weights pulled from them)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

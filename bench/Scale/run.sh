@@ -89,7 +89,8 @@ for n in "${WORKER_LIST[@]}"; do
       while kill -0 "$coordinator" 2>/dev/null; do
         [[ -n $url ]] || url=$(sed -n 's/^Dashboard: \(http[^ ]*\) .*/\1/p' "$run/coordinator.log" | head -1)
         if [[ -n $url ]]; then
-          sample=$(curl -s --max-time 2 "${url}metrics" | grep -E '^distributed_(steps_total|tensor_(sent|received)_bytes_total)' | awk '{printf "%s %s ", $1, $2}')
+          # A scrape that times out on a loaded machine is skipped, not the end of the scraping (set -e, pipefail).
+          sample=$(curl -s --max-time 5 "${url}metrics" | grep -E '^distributed_(steps_total|tensor_(sent|received)_bytes_total)' | awk '{printf "%s %s ", $1, $2}') || sample=
           [[ -n $sample ]] && echo "$(date +%s.%N) $sample"
         fi
         sleep 0.5
