@@ -68,6 +68,8 @@ export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
 (cd "$repo" && "${compose_cmd[@]}" -f docker-compose.yml config -q) || die "docker-compose.yml does not parse"
 (cd "$repo" && "${compose_cmd[@]}" -f docker-compose.yml -f deploy/compose.observability.yml config -q) \
   || die "docker-compose.yml with deploy/compose.observability.yml does not parse"
+(cd "$repo" && PS_SHARDS=2 SERVER_NODES=2 "${compose_cmd[@]}" -f docker-compose.yml -f deploy/compose.servers.yml config -q) \
+  || die "docker-compose.yml with deploy/compose.servers.yml does not parse"
 if ! command -v promtool >/dev/null; then
   say "installing promtool (Debian package prometheus)"
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends prometheus >/dev/null \

@@ -199,7 +199,7 @@ public static partial class TrainCommand
         {
             reporter.OnNotice(new TrainingNotice($"warning: {warning}"));
             metrics.OnNotice(new TrainingNotice($"warning: {warning}"));
-        }, cancellationToken: cancellationToken, model: model);
+        }, cancellationToken: cancellationToken, model: model, tensorChannel: node.Channel);
         if (observability.Dashboard is { } dashboard)
             Console.WriteLine($"Dashboard: {dashboard.Url} (metrics: {dashboard.Url}metrics)" + (observability.DashboardNote is { } note ? $"; {note}" : ""));
         Console.WriteLine($"Model: {model.ParameterCount:N0} trainable parameters" +

@@ -1,3 +1,5 @@
+using Distributed.Cluster;
+using Distributed.Cluster.Transport;
 using Distributed.Observability;
 using Distributed.Observability.Reporting;
 using Distributed.Coordinator;
@@ -36,14 +38,17 @@ public sealed class RunObservability : IAsyncDisposable
     /// <param name="warn">Where gradient-health warnings go besides the dashboard (the console, the metrics file).</param>
     /// <param name="meterName">Distinct per run when several runs share a process (tests).</param>
     /// <param name="model">The run's model, when the caller already built it (otherwise it is built here).</param>
+    /// <param name="tensorChannel">The coordinator node's tensor channel in cluster mode: its byte counters go on /metrics.</param>
     public static async Task<RunObservability> StartAsync(ObservabilitySettings settings, TrainingJob job, Action<string>? warn,
-        string meterName = TrainingMetrics.DefaultMeterName, CancellationToken cancellationToken = default, RunModel? model = null)
+        string meterName = TrainingMetrics.DefaultMeterName, CancellationToken cancellationToken = default, RunModel? model = null,
+        TensorChannel? tensorChannel = null)
     {
         var layers = LiveLayer.WeightLayers((model ?? RunModel.Build(job.Model, job.Plan.Seed)).Layout);
         var output = job.OutputDirectory;
         var telemetry = new RunTelemetry(RunDescription.Of(job), layers, warn,
             output is null ? null : Path.Combine(output, Training.Checkpoints.Checkpoint.FileName));
         var metrics = new TrainingMetrics(telemetry, meterName);
+        if (tensorChannel is not null) metrics.WatchTensorChannel(tensorChannel, ClusterRoles.Coordinator);
         var observers = new List<ITrainingObserver> { telemetry, metrics };
         TraceTimeline? timeline = null;
         TensorBoardLog? tensorBoard = null;

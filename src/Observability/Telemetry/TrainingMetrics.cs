@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Distributed.Cluster.Transport;
 using Distributed.Coordinator;
 using Distributed.ParameterServer;
 using Distributed.Training;
@@ -125,6 +126,24 @@ public sealed class TrainingMetrics : ITrainingObserver, IDisposable
     }
 
     public string MeterName { get; }
+
+    /// <summary>
+    /// Exports this node's tensor channel byte counters (payload bytes served to and fetched from peers, the figures
+    /// `train` prints at the end) as <c>distributed_tensor_sent_bytes_total</c> and
+    /// <c>distributed_tensor_received_bytes_total</c>, labelled with the node's <paramref name="role"/>. They are
+    /// read from the channel at scrape time, so they count from the node's start, as the channel does; rate() of
+    /// them is the node's traffic, which is what grows with N workers and K servers (docs/scale.md).
+    /// </summary>
+    public void WatchTensorChannel(TensorChannel channel, string role)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentException.ThrowIfNullOrWhiteSpace(role);
+        var label = new KeyValuePair<string, object?>("role", role);
+        _meter.CreateObservableCounter("distributed_tensor_sent", () => new Measurement<long>(channel.BytesSent, label), "By",
+            "Tensor payload bytes this node's tensor channel served to peers (weights, gradients, ranges) since the node started.");
+        _meter.CreateObservableCounter("distributed_tensor_received", () => new Measurement<long>(channel.BytesReceived, label), "By",
+            "Tensor payload bytes this node's tensor channel fetched from peers since the node started.");
+    }
 
     public void OnStep(StepCompleted step)
     {
