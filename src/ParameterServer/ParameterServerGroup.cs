@@ -86,7 +86,7 @@ public sealed class ParameterServerGroup : ReceiveActor, IWithStash
                 throw new InvalidOperationException($"step {message.Step} shard {shard.Shard}: buffer has {shard.Buffer.Length} values, the model state has {_stateLength}");
         }
         _inFlight = (message, Sender, new StepVote(message.Step, _ranges));
-        var prepare = new PrepareStep(message.Step, message.LearningRate, message.Shards, message.IncludeGradient);
+        var prepare = new PrepareStep(message.Step, message.LearningRate, message.Shards, message.IncludeGradient, message.HandlesSuffice);
         foreach (var server in _servers) server.Tell(prepare);
         Become(Preparing);
     }
@@ -118,7 +118,7 @@ public sealed class ParameterServerGroup : ReceiveActor, IWithStash
                 _stepsApplied++;
                 var (aggregation, optimizer) = vote.SlowestTimings();
                 sender.Tell(new StepApplied(message.Step, _version, vote.AssembleState(_stateLength), message.LearningRate, vote.GradientNorm(),
-                    aggregation, optimizer, message.IncludeGradient ? vote.AssembleGradient(_parameterCount) : null));
+                    aggregation, optimizer, message.IncludeGradient ? vote.AssembleGradient(_parameterCount) : null, vote.StateRanges()));
                 break;
         }
         Become(Idle);

@@ -30,8 +30,11 @@ public sealed class StepVote
     public bool Record(StepPrepared answer)
     {
         if (answer.Step != Step || answer.Server < 0 || answer.Server >= _answers.Length || _answers[answer.Server] is not null) return false;
-        if (answer.Outcome == PrepareOutcome.Ready && answer.State?.Length != _ranges[answer.Server].Length)
-            throw new InvalidOperationException($"parameter server {answer.Server} {_ranges[answer.Server]} answered step {Step} ready with {answer.State?.Length ?? 0} values");
+        // Ready with its tentative range's values, or (a range server on a server node, values not needed) with where it serves them.
+        var length = _ranges[answer.Server].Length;
+        if (answer.Outcome == PrepareOutcome.Ready && (answer.State is null ? answer.StateHandle?.Length != length : answer.State.Length != length))
+            throw new InvalidOperationException($"parameter server {answer.Server} {_ranges[answer.Server]} answered step {Step} ready with " +
+                $"{answer.State?.Length ?? answer.StateHandle?.Length ?? 0} values");
         _answers[answer.Server] = answer;
         _answered++;
         return true;
@@ -63,14 +66,23 @@ public sealed class StepVote
         return (byShard.Select(g => g.Key).ToArray(), reason);
     }
 
-    /// <summary>The committed flat state: every server's tentative range in place.</summary>
-    public float[] AssembleState(int stateLength)
+    /// <summary>The committed flat state: every server's tentative range in place; null when a server sent only its handle.</summary>
+    public float[]? AssembleState(int stateLength)
     {
+        if (Answers().Any(a => a.State is null)) return null;
         // One server's tentative range is the whole state, and it never writes that array again: no copy.
         if (_answers.Length == 1) return Answers()[0].State!;
         var state = GC.AllocateUninitializedArray<float>(stateLength);
         foreach (var answer in Answers()) answer.State!.CopyTo(state.AsSpan(_ranges[answer.Server].Start));
         return state;
+    }
+
+    /// <summary>Where each range of the committed state is served, when every server serves it (range servers on server nodes), else null.</summary>
+    public StateRangeHandle[]? StateRanges()
+    {
+        var answers = Answers();
+        return answers.Any(a => a.StateHandle is null) ? null
+            : answers.OrderBy(a => a.Server).Select(a => new StateRangeHandle(_ranges[a.Server].Start, a.StateHandle!)).ToArray();
     }
 
     /// <summary>The averaged gradient when every server sent its part (health steps), else null.</summary>

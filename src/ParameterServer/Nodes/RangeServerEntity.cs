@@ -28,6 +28,12 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
     // shards that were not refused come back with the same handles).
     private Dictionary<(string, int, long), float[]> _ranges = new();
     private readonly Queue<IActorRef> _rangeRequesters = new();
+    // The range's versions as this node serves them to the workers (direct pull), until released: the tentative one of
+    // the step in flight, the committed one, and the one before it (a worker may still be fetching it when the next
+    // commits). Older ones are released: at most three ranges of the state are held for readers.
+    private TensorHandle? _tentative;
+    private TensorHandle? _current;
+    private TensorHandle? _previous;
 
     public RangeServerEntity(TensorChannel channel, TextWriter log)
     {
@@ -60,6 +66,7 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
             Context.Stop(previous);
             _server = null;
         }
+        ReleaseVersions();
         _open = open;
         _link = Sender;
         _preparing = null;
@@ -117,11 +124,22 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
         Receive<CommitStep>(commit =>
         {
             _server!.Forward(commit);
+            // The tentative range is now the state: served until two newer versions replace it.
+            if (_tentative is { } committed)
+            {
+                if (_previous is { } old) _channel.Release(old);
+                (_previous, _current, _tentative) = (_current, committed, null);
+            }
             // The child read the ranges while it prepared (synchronously) and the step is done: they can go back to the pool.
             foreach (var buffer in _ranges.Values) _channel.Buffers.Return(buffer);
             _ranges.Clear();
         });
-        Receive<AbortStep>(abort => _server!.Forward(abort));
+        Receive<AbortStep>(abort =>
+        {
+            _server!.Forward(abort);
+            if (_tentative is { } dropped) _channel.Release(dropped);
+            _tentative = null;
+        });
         Receive<GetRange>(get =>
         {
             _rangeRequesters.Enqueue(Sender);
@@ -184,9 +202,12 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
         _preparing = null;
         var start = _open!.Start;
         var findings = prepared.Findings.Select(f => f with { FirstIndex = f.FirstIndex + start }).ToArray();
-        // The tentative range becomes the state on commit and is never written again: parked by reference.
+        // The tentative range becomes the state on commit and is never written again: parked by reference, for the link
+        // (when the coordinator needs the values) and, once committed, for every worker that needs this version (direct pull).
+        if (_tentative is { } stale) _channel.Release(stale);
+        _tentative = prepared.State is { } state ? _channel.Publish(state, servings: TensorChannel.UntilReleased) : null;
         requester.Tell(new RemoteStepPrepared(prepared.Step, prepared.Server, prepared.Outcome, prepared.SumOfSquares,
-            prepared.State is { } state ? _channel.Publish(state) : null, prepared.Gradient is { } gradient ? _channel.Publish(gradient) : null,
+            _tentative, prepared.Gradient is { } gradient ? _channel.Publish(gradient) : null,
             findings, prepared.AggregationMilliseconds, prepared.OptimizerMilliseconds));
     }
 
@@ -194,6 +215,13 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
     {
         if (!_rangeRequesters.TryDequeue(out var requester)) return;
         requester.Tell(new RemoteCurrentRange(range.Server, _channel.Publish(range.State), _channel.Publish(range.Momentum)));
+    }
+
+    /// <summary>A new run (or a reopened range) starts from versions of its own: nobody reads the old ones any more.</summary>
+    private void ReleaseVersions()
+    {
+        foreach (var handle in new[] { _tentative, _current, _previous }) if (handle is not null) _channel.Release(handle);
+        (_tentative, _current, _previous) = (null, null, null);
     }
 
     /// <summary>Initial state comes from the node that opened the range, never from a third host it names.</summary>

@@ -110,7 +110,7 @@ public sealed class ParameterServerGroupTests : Akka.TestKit.Xunit2.TestKit
         {
             group.Tell(new ApplyStep(step, 0.05, ModelShards(model, step), IncludeGradient: step == 2));
             var applied = await ExpectMsgAsync<StepApplied>(TimeSpan.FromSeconds(30));
-            states.Add(applied.State);
+            states.Add(applied.State!);
             if (step == 2) (gradient, norm) = (applied.Gradient!, applied.GradientNorm);
         }
         var final = await group.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30));

@@ -76,4 +76,30 @@ public sealed class StepVoteTests
         var error = Assert.Throws<InvalidOperationException>(() => vote.Record(Ready(2) with { State = new float[3] }));
         Assert.Equal("parameter server 2 [32, 40) answered step 7 ready with 3 values", error.Message);
     }
+
+    [Fact]
+    public void Servers_that_answer_with_where_they_serve_their_range_make_state_ranges_instead_of_a_state()
+    {
+        var vote = new StepVote(7, Ranges);
+        // Answers arrive in any order; the ranges come out in state order.
+        foreach (var server in new[] { 2, 0, 1 })
+            vote.Record(Ready(server) with { State = null, StateHandle = new TensorHandle($"10.0.0.{server}", 4054, server + 1, Ranges[server].Length) });
+
+        Assert.Equal(StepVote.Verdict.Commit, vote.Decide());
+        Assert.Null(vote.AssembleState(40));
+        var ranges = vote.StateRanges()!;
+        Assert.Equal([0, 16, 32], ranges.Select(r => r.Start));
+        Assert.Equal([16, 16, 8], ranges.Select(r => r.Handle.Length));
+        Assert.Equal(["10.0.0.0", "10.0.0.1", "10.0.0.2"], ranges.Select(r => r.Handle.Host));
+    }
+
+    [Fact]
+    public void A_served_range_of_the_wrong_length_is_refused_and_servers_in_one_process_make_no_state_ranges()
+    {
+        var vote = new StepVote(7, Ranges);
+        Assert.Throws<InvalidOperationException>(() => vote.Record(Ready(0) with { State = null, StateHandle = new TensorHandle("h", 1, 1, 15) }));
+        foreach (var server in new[] { 0, 1, 2 }) vote.Record(Ready(server));
+        Assert.Null(vote.StateRanges());
+        Assert.Equal(40, vote.AssembleState(40)!.Length);
+    }
 }
