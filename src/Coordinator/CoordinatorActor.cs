@@ -97,6 +97,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         Receive<SpeculationCheck>(_ => Speculate());
         Receive<StepApplied>(HandleStepApplied);
         Receive<ContributionsRefused>(HandleContributionsRefused);
+        Receive<ContributionsLost>(HandleContributionsLost);
         Receive<StepRefused>(refused => Fail($"the model diverged at step {refused.Step}: {refused.Reason}; the last good weights are kept"));
     }
 

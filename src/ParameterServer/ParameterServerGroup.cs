@@ -106,6 +106,12 @@ public sealed class ParameterServerGroup : ReceiveActor, IWithStash
                 foreach (var shard in message.Shards.Where(s => bad.Contains(s.Shard) && s.Parked is null)) TensorBufferPool.Shared.Return(shard.Buffer);
                 sender.Tell(new ContributionsRefused(message.Step, bad, reason));
                 break;
+            case StepVote.Verdict.RecomputeContributions:
+                // Results parked on a worker that is gone: aborted everywhere, and those shards are computed again. Buffers held
+                // here (none with server nodes, where every result is parked) stay with the coordinator's round, as on a refusal.
+                var (lost, why) = vote.LostShards();
+                sender.Tell(new ContributionsLost(message.Step, lost, why));
+                break;
             case StepVote.Verdict.RefuseStep:
                 // Finite gradients that still overflow the weights: the model itself diverged. Every range keeps its last good state.
                 ReturnBuffers(message);

@@ -20,7 +20,7 @@ public sealed class StepVote
         _answers = new StepPrepared?[ranges.Count];
     }
 
-    public enum Verdict { Commit, RefuseContributions, RefuseStep }
+    public enum Verdict { Commit, RefuseContributions, RefuseStep, RecomputeContributions }
 
     public long Step { get; }
 
@@ -43,6 +43,9 @@ public sealed class StepVote
     public Verdict Decide()
     {
         var answers = Answers();
+        // A range that could not read some shards did not check the others for NaN: those lost come first, and a
+        // non-finite one among the rest is found when the step is prepared again.
+        if (answers.Any(a => a.Outcome == PrepareOutcome.Unreadable)) return Verdict.RecomputeContributions;
         if (answers.Any(a => a.Outcome == PrepareOutcome.NonFinite)) return Verdict.RefuseContributions;
         return answers.Any(a => a.Outcome == PrepareOutcome.Diverged) ? Verdict.RefuseStep : Verdict.Commit;
     }
@@ -64,6 +67,14 @@ public sealed class StepVote
             return $"shard {g.Key}: {FiniteValues.Describe(g.Sum(f => f.Count), first.FirstIndex, first.FirstValue, parameterCount)}";
         }));
         return (byShard.Select(g => g.Key).ToArray(), reason);
+    }
+
+    /// <summary>The shards whose results some range could not read, in shard order, and why (each range's reason once).</summary>
+    public (int[] Shards, string Reason) LostShards()
+    {
+        var unreadable = Answers().Where(a => a.Outcome == PrepareOutcome.Unreadable).ToArray();
+        var shards = unreadable.SelectMany(a => a.LostShards ?? []).Distinct().Order().ToArray();
+        return (shards, string.Join("; ", unreadable.Select(a => a.LostReason ?? $"parameter server {a.Server} could not read them").Distinct()));
     }
 
     /// <summary>The committed flat state: every server's tentative range in place; null when a server sent only its handle.</summary>

@@ -72,6 +72,17 @@ public sealed record ContributionsRefused(
     [property: Key(2)] string Reason) : IProtocolMessage;
 
 /// <summary>
+/// The parameter server did not apply <see cref="Step"/>: the named shards' results could not be read where they were
+/// parked (a worker died after its result was accepted, before every server node fetched its range of it). The step
+/// was aborted in every range; the coordinator has those shards computed again and sends the step once more.
+/// </summary>
+[MessagePackObject]
+public sealed record ContributionsLost(
+    [property: Key(0)] long Step,
+    [property: Key(1)] int[] Shards,
+    [property: Key(2)] string Reason) : IProtocolMessage;
+
+/// <summary>
 /// The parameter server did not apply <see cref="Step"/>: every contribution was finite but the update would have
 /// made the weights non-finite (the model diverged). The state stays the last good one.
 /// </summary>
@@ -113,6 +124,11 @@ public enum PrepareOutcome
     NonFinite,
     /// <summary>The averaged gradient is finite but the update makes weights non-finite: the model diverged.</summary>
     Diverged,
+    /// <summary>
+    /// A range server on a server node could not fetch its range of some shards' results from their workers (a worker
+    /// died after its result was accepted): those contributions are lost and must be computed again (<see cref="StepPrepared.LostShards"/>).
+    /// </summary>
+    Unreadable,
 }
 
 /// <summary>The non-finite values one shard's buffer holds inside one server's range; indices are of the flat state.</summary>
@@ -142,7 +158,9 @@ public sealed record StepPrepared(
     [property: Key(6)] NonFiniteFinding[] Findings,
     [property: Key(7)] double AggregationMilliseconds = 0,
     [property: Key(8)] double OptimizerMilliseconds = 0,
-    [property: Key(9)] TensorHandle? StateHandle = null) : IProtocolMessage;
+    [property: Key(9)] TensorHandle? StateHandle = null,
+    [property: Key(10)] int[]? LostShards = null,
+    [property: Key(11)] string? LostReason = null) : IProtocolMessage;
 
 /// <summary>Phase two when every server was Ready: the tentative range becomes the server's state.</summary>
 [MessagePackObject]
@@ -236,7 +254,9 @@ public sealed record RemoteStepPrepared(
     [property: Key(5)] TensorHandle? Gradient,
     [property: Key(6)] NonFiniteFinding[] Findings,
     [property: Key(7)] double AggregationMilliseconds,
-    [property: Key(8)] double OptimizerMilliseconds) : IProtocolMessage;
+    [property: Key(8)] double OptimizerMilliseconds,
+    [property: Key(9)] int[]? LostShards = null,
+    [property: Key(10)] string? LostReason = null) : IProtocolMessage;
 
 /// <summary><see cref="CurrentRange"/> from a server node, its state and momentum by handle.</summary>
 [MessagePackObject]

@@ -171,8 +171,11 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
             : _channel.FetchStateRangeAsync(shard.Buffer, step.Encoding, open.StateLength, open.ParameterCount, open.Start, length)).ToArray();
         // Ranges of an aborted attempt that this one does not use (their shards were refused and computed again) are spent.
         foreach (var unused in kept.Values) _channel.Buffers.Return(unused);
-        Task.WhenAll(fetches).PipeTo(Self, success: buffers => new ShardRanges(step, requester, buffers),
-            failure: error => new ShardRangesFailed(step, requester, error));
+        // Each fetch is waited for on its own, so a failed one names its shard and the others' ranges are kept.
+        Task.WhenAll(fetches.Select(f => f.ContinueWith(t => t, TaskContinuationOptions.ExecuteSynchronously)))
+            .PipeTo(Self, success: done => done.All(t => t.IsCompletedSuccessfully)
+                ? (object)new ShardRanges(step, requester, done.Select(t => t.Result).ToArray())
+                : new ShardRangesFailed(step, requester, done));
         Become(() =>
         {
             Receive<ShardRanges>(ranges => ranges.Step == step, ranges =>
@@ -186,9 +189,26 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
             });
             Receive<ShardRangesFailed>(failed => failed.Step == step, failed =>
             {
-                var cause = failed.Error is AggregateException { InnerException: { } inner } ? inner : failed.Error;
-                requester.Tell(new RangeFailed(open.Server, $"range server {open.Server} on {NodeName}, step {step.Step}: " +
-                    $"could not fetch its range of a shard's gradient: {cause.Message}"));
+                // A worker that died after its result was accepted, or any other failed fetch of a result: those shards'
+                // contributions are lost, not this range. The ranges that did arrive are kept for the step's next attempt
+                // (their buffers are served once per range server), and the group has the lost shards computed again.
+                var lost = new List<int>();
+                var reasons = new List<string>();
+                for (var i = 0; i < step.Shards.Length; i++)
+                {
+                    var fetch = failed.Fetches[i];
+                    if (fetch.IsCompletedSuccessfully)
+                    {
+                        _ranges[Key(step.Shards[i].Buffer)] = fetch.Result;
+                        continue;
+                    }
+                    lost.Add(step.Shards[i].Shard);
+                    reasons.Add($"shard {step.Shards[i].Shard} from {step.Shards[i].Buffer.Host}:{step.Shards[i].Buffer.Port}: " +
+                        (fetch.Exception?.GetBaseException().Message ?? "cancelled"));
+                }
+                _log.WriteLine($"server: range server {open.Server}, step {step.Step}: could not fetch its range of {string.Join("; ", reasons)}");
+                requester.Tell(new RemoteStepPrepared(step.Step, open.Server, PrepareOutcome.Unreadable, double.NaN, null, null, [], 0, 0, lost.ToArray(),
+                    $"range server {open.Server} on {NodeName} could not fetch its range of {string.Join("; ", reasons)}"));
                 Become(Serving);
                 Stash.UnstashAll();
             });
@@ -240,5 +260,5 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
 
     private sealed record ShardRanges(PrepareRemoteStep Step, IActorRef Requester, float[][] Buffers);
 
-    private sealed record ShardRangesFailed(PrepareRemoteStep Step, IActorRef Requester, Exception Error);
+    private sealed record ShardRangesFailed(PrepareRemoteStep Step, IActorRef Requester, Task<float[]>[] Fetches);
 }

@@ -142,7 +142,8 @@ public sealed class RangeServerLink : ReceiveActor, IWithStash, IWithTimers
         var state = prepared.State is { } s && !handlesSuffice ? _channel.FetchAsync(s, _setup.Range.Length) : Task.FromResult<float[]?>(null)!;
         var gradient = prepared.Gradient is { } g ? _channel.FetchAsync(g, parameters) : Task.FromResult<float[]?>(null)!;
         Task.WhenAll(state!, gradient!).PipeTo(Self, success: arrays => new StepPrepared(prepared.Step, _setup.Index, prepared.Outcome, prepared.SumOfSquares,
-            arrays[0], arrays[1], prepared.Findings, prepared.AggregationMilliseconds, prepared.OptimizerMilliseconds, prepared.State));
+            arrays[0], arrays[1], prepared.Findings, prepared.AggregationMilliseconds, prepared.OptimizerMilliseconds, prepared.State,
+            prepared.LostShards, prepared.LostReason));
     }
 
     private void HandleRemoteRange(RemoteCurrentRange range)

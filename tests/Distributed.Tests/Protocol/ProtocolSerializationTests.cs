@@ -58,6 +58,7 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
         new PrepareStep(41, 0.05, [new ShardContribution(0, 64, [1f, 2f])], HandlesSuffice: true),
         new StepPrepared(40, 2, PrepareOutcome.Ready, 12.25, [0.5f, 0.25f], [0.125f], [], 0.75, 0.5),
         new StepPrepared(40, 3, PrepareOutcome.Ready, 12.25, null, null, [], 0.75, 0.5, new TensorHandle("10.77.0.21", 39700, 8, 2)),
+        new StepPrepared(41, 0, PrepareOutcome.Unreadable, double.NaN, null, null, [], LostShards: [1, 3], LostReason: "connection refused"),
         new StepPrepared(40, 1, PrepareOutcome.NonFinite, double.NaN, null, null, [new NonFiniteFinding(1, 2, 40, float.NaN)]),
         new CommitStep(40),
         new AbortStep(41),
@@ -76,6 +77,8 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
             true, GradientCompression.BFloat16),
         new RemoteStepPrepared(40, 1, PrepareOutcome.Ready, 12.25, new TensorHandle("10.77.0.21", 39700, 8, 135_402), null,
             [new NonFiniteFinding(0, 1, 135_500, float.PositiveInfinity)], 0.75, 0.5),
+        new RemoteStepPrepared(41, 0, PrepareOutcome.Unreadable, double.NaN, null, null, [], 0, 0, [1, 3], "connection refused"),
+        new ContributionsLost(41, [1, 3], "connection refused"),
         new RemoteCurrentRange(1, new TensorHandle("10.77.0.21", 39700, 9, 135_402), new TensorHandle("10.77.0.21", 39700, 10, 134_026)),
     ];
 

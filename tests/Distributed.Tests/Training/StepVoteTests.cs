@@ -102,4 +102,18 @@ public sealed class StepVoteTests
         Assert.Null(vote.StateRanges());
         Assert.Equal(40, vote.AssembleState(40)!.Length);
     }
+
+    [Fact]
+    public void A_range_that_could_not_read_some_shards_has_them_computed_again_before_any_other_verdict()
+    {
+        var vote = new StepVote(7, Ranges);
+        vote.Record(new StepPrepared(7, 0, PrepareOutcome.Unreadable, double.NaN, null, null, [], LostShards: [3, 1], LostReason: "range 0: worker gone"));
+        vote.Record(new StepPrepared(7, 1, PrepareOutcome.NonFinite, double.NaN, null, null, [new NonFiniteFinding(2, 1, 20, float.NaN)]));
+        vote.Record(new StepPrepared(7, 2, PrepareOutcome.Unreadable, double.NaN, null, null, [], LostShards: [1], LostReason: "range 2: worker gone"));
+
+        Assert.Equal(StepVote.Verdict.RecomputeContributions, vote.Decide());
+        var (shards, reason) = vote.LostShards();
+        Assert.Equal([1, 3], shards);
+        Assert.Equal("range 0: worker gone; range 2: worker gone", reason);
+    }
 }
