@@ -9,7 +9,9 @@ namespace Distributed.ParameterServer.Nodes;
 /// <see cref="RangeServerLink"/>: it fetches what the messages name by handle (its initial state, and of each shard's
 /// result buffer only its own range, from wherever that buffer is parked), runs an unchanged <see cref="RangeServerActor"/>
 /// as its child on the range alone (in range coordinates: index 0 is the range's start), and parks what the child
-/// answers on this node's tensor channel for the link to fetch. The child's arithmetic is the one-process arithmetic on
+/// answers on this node's tensor channel for the link to fetch; each new range of the state stays served there for the
+/// workers (direct pull) until two newer versions replace it. A result it cannot fetch (its worker died) makes the step
+/// Unreadable for those shards, which are computed again. The child's arithmetic is the one-process arithmetic on
 /// the same floats in the same shard order, so the weights are bit for bit those of one server.
 /// An entity is opened by each run (<see cref="OpenRange"/>) and reopened by the next; one that was never opened (it
 /// was started again elsewhere after its node left) answers every request with <see cref="RangeFailed"/>.

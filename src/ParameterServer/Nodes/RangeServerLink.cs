@@ -9,8 +9,9 @@ namespace Distributed.ParameterServer.Nodes;
 /// the <see cref="ParameterServerGroup"/> makes it in place of a local <see cref="RangeServerActor"/> and talks to it
 /// with the very same messages, so the two-phase step, the vote and the failure path are unchanged. Arrays cross by
 /// handle: the link parks the range's initial state and each step's shard buffers on this node's tensor channel (the
-/// server node fetches only its range of each) and fetches what the server parks in return (its tentative range, the
-/// averaged gradient when asked, its state and momentum for checkpoints).
+/// server node fetches only its range of each) and fetches what the server parks in return (its tentative range only
+/// when the coordinator needs the state's values, the averaged gradient when asked, its state and momentum for
+/// checkpoints); otherwise it passes on where the server node serves the range, and the workers fetch it from there.
 /// It opens its range through the sharding proxy (the sharding coordinator places it on a server node) and then talks
 /// to that entity directly, so its messages keep their order; it watches the entity, and a server node that dies,
 /// a fetch that fails or a range that cannot be opened within the open timeout fail it, which fails the group and the run.
