@@ -103,6 +103,25 @@ public sealed partial class CoordinatorActor
     }
 
     /// <summary>
+    /// A server node could not fetch these shards' results from where they were parked (their worker died after the
+    /// result was accepted): the step was aborted in every range, and each shard is computed again by a live worker;
+    /// when the last one is in, the step goes to the parameter server again. The samples are counted only when a step
+    /// is applied, so the ledger stays exactly-once.
+    /// </summary>
+    private void HandleContributionsLost(ContributionsLost lost)
+    {
+        if (_book.Current is not { Kind: WorkKind.Train } round || lost.Step != round.Step) return;
+        foreach (var index in lost.Shards.Where(i => i >= 0 && i < round.Shards.Length).Distinct())
+        {
+            var shard = round.Shards[index];
+            if (shard.Result is null) continue;
+            shard.Lose();
+            Reassign(shard, $"its result could not be read by the parameter server ({lost.Reason})");
+            if (_book.Current is null) return;
+        }
+    }
+
+    /// <summary>
     /// A result with NaN or infinity never counts. The shard goes to another worker; a worker that does it
     /// repeatedly is taken out of rotation. When every worker asked gives non-finite values for the same shard, the
     /// model itself has diverged: the run stops, and the parameter server still holds the last good weights.

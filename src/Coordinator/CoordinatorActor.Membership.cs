@@ -20,7 +20,7 @@ public sealed partial class CoordinatorActor
     private void HandleWorkerConfigured(WorkerConfigured message)
     {
         if (!_roster.TryGet(Sender, out var worker)) return;
-        var problem = DataShape.Check(message, _weights.State.Length, _data);
+        var problem = DataShape.Check(message, _weights.StateLength, _data);
         if (problem is not null)
         {
             Notify($"worker {message.WorkerName} {problem}; ignoring it");

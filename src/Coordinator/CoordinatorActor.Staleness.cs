@@ -22,7 +22,7 @@ public sealed partial class CoordinatorActor
     private void RememberState()
     {
         if (!Stale) return;
-        _recentStates[_weights.Version] = _weights.State;
+        _recentStates[_weights.Version] = StateValues;
         foreach (var old in _recentStates.Keys.Where(v => v < _weights.Version - _plan.Staleness).ToList()) _recentStates.Remove(old);
     }
 
@@ -32,8 +32,8 @@ public sealed partial class CoordinatorActor
     /// </summary>
     private void RebaseStatistics(RoundBook<IActorRef>.Round round)
     {
-        if (!Stale || _parameterCount <= 0 || _parameterCount >= _weights.State.Length) return;
-        var now = _weights.State.AsSpan(_parameterCount);
+        if (!Stale || _parameterCount <= 0 || _parameterCount >= _weights.StateLength) return;
+        var now = StateValues.AsSpan(_parameterCount);
         foreach (var shard in round.Answered)
         {
             var result = shard.Result!;

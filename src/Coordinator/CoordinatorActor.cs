@@ -97,6 +97,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         Receive<SpeculationCheck>(_ => Speculate());
         Receive<StepApplied>(HandleStepApplied);
         Receive<ContributionsRefused>(HandleContributionsRefused);
+        Receive<ContributionsLost>(HandleContributionsLost);
         Receive<StepRefused>(refused => Fail($"the model diverged at step {refused.Step}: {refused.Reason}; the last good weights are kept"));
     }
 
@@ -184,8 +185,8 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
             }
         }
         var admission = Stale
-            ? _book.Admit(message, Sender, _runId, VersionFits, _weights.State.Length)
-            : _book.Admit(message, Sender, _runId, _weights.Version, _weights.State.Length);
+            ? _book.Admit(message, Sender, _runId, VersionFits, _weights.StateLength)
+            : _book.Admit(message, Sender, _runId, _weights.Version, _weights.StateLength);
         switch (admission)
         {
             case RoundBook<IActorRef>.Admission.NotAssigned:
@@ -250,14 +251,15 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         // A parked buffer (range servers on server nodes) goes on as its handle: the servers fetch it from the worker.
         var contributions = round.Answered.Select(s => new ShardContribution(s.Index, s.Result!.Samples, s.Result.Buffer ?? [], s.Result.Parked)).ToArray();
         _parameterServer.Tell(new ApplyStep(round.Step, _plan.Schedule.At(round.Step, _progress.StepsPerEpoch, _progress.TotalSteps), contributions,
-            IncludeGradient: IsHealthStep(round)));
+            IncludeGradient: IsHealthStep(round),
+            HandlesSuffice: !StateNeed.AfterStep(round.Step, _progress.TotalSteps, _progress.StepsPerEpoch, _plan.HealthEvery, Stale)));
     }
 
     private void HandleStepApplied(StepApplied message)
     {
         if (_book.Current is not { Kind: WorkKind.Train } round || message.Step != round.Step) return;
         var weightsBefore = _weights.State;
-        _weights = PublishedWeights.Of(message);
+        _weights = PublishedWeights.Of(message, _weights.StateLength);
         RememberState();
         _ledger.Apply(round.Epoch, round.Answered.Select(s => s.Indices));
         _ledger.Skip(round.Epoch, round.AbandonedShards.Select(s => s.Indices));
@@ -267,7 +269,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         _observer.Tell(new StepCompleted(round.Step, round.Epoch, round.Samples, _progress.LastLoss, (double)round.Correct / round.Samples,
             message.LearningRate, message.GradientNorm, stepMilliseconds, round.Shards.Length, _progress.StepsPerEpoch, round.SkippedSamples, maxStaleness));
         _observer.Tell(StepReport.Timings(round, message, stepMilliseconds));
-        if (IsHealthStep(round) && StepReport.Health(round, message, weightsBefore) is { } health) _observer.Tell(health);
+        if (IsHealthStep(round) && weightsBefore is not null && StepReport.Health(round, message, weightsBefore) is { } health) _observer.Tell(health);
         PublishStatus();
         _book.Close();
 
@@ -305,7 +307,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     private void ReportEpoch(double testLoss, double testAccuracy)
     {
         var tally = _progress.Tally;
-        _observer.Tell(new EpochWeights(tally.Epoch, _progress.Step, _weights.Version, _weights.State));
+        _observer.Tell(new EpochWeights(tally.Epoch, _progress.Step, _weights.Version, StateValues));
         var samples = _ledger.Close();
         if (!samples.IsClean) Notify($"epoch {tally.Epoch + 1} sample ledger: {samples.Duplicated} samples applied twice, {samples.Dropped} never applied");
         if (samples.Skipped > 0)
@@ -318,7 +320,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     {
         Become(Finished);
         _log.Info("Training finished after {0} steps; {1} shards reassigned, {2} results discarded", _progress.Step, _reassignedShards, _discardedResults);
-        _observer.Tell(new TrainingFinished(_progress.Step, _weights.Version, _weights.State, _progress.LastTestAccuracy, _reassignedShards, _discardedResults,
+        _observer.Tell(new TrainingFinished(_progress.Step, _weights.Version, StateValues, _progress.LastTestAccuracy, _reassignedShards, _discardedResults,
             _ledger.Total, _refusedContributions));
     }
 
@@ -338,9 +340,15 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
             _plan.ShardTimeout * worker.Outstanding);
     }
 
+    /// <remarks>With range servers on server nodes the request names where the ranges are served; the proxy sends those, not the state.</remarks>
     private WorkRequest Request(RoundBook<IActorRef>.Round round, RoundBook<IActorRef>.ShardTask shard, bool withState) =>
         new(round.Id, round.Kind, round.Epoch, shard.Index, _weights.Version, shard.Indices, withState ? _weights.State : null,
-            ProbeHealth: IsHealthStep(round), RunId: _runId, OldestOpenRound: Stale ? _book.Current!.Id : 0);
+            ProbeHealth: IsHealthStep(round), RunId: _runId, OldestOpenRound: Stale ? _book.Current!.Id : 0,
+            StateRanges: withState ? _weights.Ranges : null);
+
+    /// <summary>The values of the published state, which <see cref="StateNeed"/> made sure were fetched when they are asked for here.</summary>
+    private float[] StateValues => _weights.State ?? throw new InvalidOperationException(
+        $"the coordinator holds only the handles of weights version {_weights.Version}, not its values (StateNeed did not ask for them)");
 
     private string NotEnoughWorkers()
     {

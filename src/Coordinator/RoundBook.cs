@@ -249,5 +249,16 @@ public sealed class RoundBook<TWorker> where TWorker : class
             CompletedByWorker = null;
             CompletedBy = null;
         }
+
+        /// <summary>
+        /// The result was accepted but cannot be read any more (its worker died before every server node fetched it): it
+        /// no longer counts, through nobody's fault, and the shard must be computed again.
+        /// </summary>
+        public void Lose()
+        {
+            Result = null;
+            CompletedByWorker = null;
+            CompletedBy = null;
+        }
     }
 }

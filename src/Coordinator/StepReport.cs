@@ -12,8 +12,8 @@ public static class StepReport
                 s.ReceivedMilliseconds, s.Result.ComputeMilliseconds, s.Result.HealthMilliseconds, s.Attempts)).ToArray());
 
     public static HealthSample? Health<TWorker>(RoundBook<TWorker>.Round round, StepApplied applied, float[] weightsBefore) where TWorker : class =>
-        applied.Gradient is { } gradient
-            ? new HealthSample(round.Step, round.Epoch, weightsBefore, applied.State, gradient,
+        applied is { Gradient: { } gradient, State: { } state }
+            ? new HealthSample(round.Step, round.Epoch, weightsBefore, state, gradient,
                 round.Answered.Select(s => s.Result!.Health).OfType<ShardHealth>().ToArray(), applied.LearningRate)
             : null;
 }

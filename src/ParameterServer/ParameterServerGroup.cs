@@ -86,7 +86,7 @@ public sealed class ParameterServerGroup : ReceiveActor, IWithStash
                 throw new InvalidOperationException($"step {message.Step} shard {shard.Shard}: buffer has {shard.Buffer.Length} values, the model state has {_stateLength}");
         }
         _inFlight = (message, Sender, new StepVote(message.Step, _ranges));
-        var prepare = new PrepareStep(message.Step, message.LearningRate, message.Shards, message.IncludeGradient);
+        var prepare = new PrepareStep(message.Step, message.LearningRate, message.Shards, message.IncludeGradient, message.HandlesSuffice);
         foreach (var server in _servers) server.Tell(prepare);
         Become(Preparing);
     }
@@ -106,6 +106,12 @@ public sealed class ParameterServerGroup : ReceiveActor, IWithStash
                 foreach (var shard in message.Shards.Where(s => bad.Contains(s.Shard) && s.Parked is null)) TensorBufferPool.Shared.Return(shard.Buffer);
                 sender.Tell(new ContributionsRefused(message.Step, bad, reason));
                 break;
+            case StepVote.Verdict.RecomputeContributions:
+                // Results parked on a worker that is gone: aborted everywhere, and those shards are computed again. Buffers held
+                // here (none with server nodes, where every result is parked) stay with the coordinator's round, as on a refusal.
+                var (lost, why) = vote.LostShards();
+                sender.Tell(new ContributionsLost(message.Step, lost, why));
+                break;
             case StepVote.Verdict.RefuseStep:
                 // Finite gradients that still overflow the weights: the model itself diverged. Every range keeps its last good state.
                 ReturnBuffers(message);
@@ -118,7 +124,7 @@ public sealed class ParameterServerGroup : ReceiveActor, IWithStash
                 _stepsApplied++;
                 var (aggregation, optimizer) = vote.SlowestTimings();
                 sender.Tell(new StepApplied(message.Step, _version, vote.AssembleState(_stateLength), message.LearningRate, vote.GradientNorm(),
-                    aggregation, optimizer, message.IncludeGradient ? vote.AssembleGradient(_parameterCount) : null));
+                    aggregation, optimizer, message.IncludeGradient ? vote.AssembleGradient(_parameterCount) : null, vote.StateRanges()));
                 break;
         }
         Become(Idle);

@@ -20,7 +20,7 @@ public sealed class StepVote
         _answers = new StepPrepared?[ranges.Count];
     }
 
-    public enum Verdict { Commit, RefuseContributions, RefuseStep }
+    public enum Verdict { Commit, RefuseContributions, RefuseStep, RecomputeContributions }
 
     public long Step { get; }
 
@@ -30,8 +30,11 @@ public sealed class StepVote
     public bool Record(StepPrepared answer)
     {
         if (answer.Step != Step || answer.Server < 0 || answer.Server >= _answers.Length || _answers[answer.Server] is not null) return false;
-        if (answer.Outcome == PrepareOutcome.Ready && answer.State?.Length != _ranges[answer.Server].Length)
-            throw new InvalidOperationException($"parameter server {answer.Server} {_ranges[answer.Server]} answered step {Step} ready with {answer.State?.Length ?? 0} values");
+        // Ready with its tentative range's values, or (a range server on a server node, values not needed) with where it serves them.
+        var length = _ranges[answer.Server].Length;
+        if (answer.Outcome == PrepareOutcome.Ready && (answer.State is null ? answer.StateHandle?.Length != length : answer.State.Length != length))
+            throw new InvalidOperationException($"parameter server {answer.Server} {_ranges[answer.Server]} answered step {Step} ready with " +
+                $"{answer.State?.Length ?? answer.StateHandle?.Length ?? 0} values");
         _answers[answer.Server] = answer;
         _answered++;
         return true;
@@ -40,6 +43,9 @@ public sealed class StepVote
     public Verdict Decide()
     {
         var answers = Answers();
+        // A range that could not read some shards did not check the others for NaN: those lost come first, and a
+        // non-finite one among the rest is found when the step is prepared again.
+        if (answers.Any(a => a.Outcome == PrepareOutcome.Unreadable)) return Verdict.RecomputeContributions;
         if (answers.Any(a => a.Outcome == PrepareOutcome.NonFinite)) return Verdict.RefuseContributions;
         return answers.Any(a => a.Outcome == PrepareOutcome.Diverged) ? Verdict.RefuseStep : Verdict.Commit;
     }
@@ -63,14 +69,31 @@ public sealed class StepVote
         return (byShard.Select(g => g.Key).ToArray(), reason);
     }
 
-    /// <summary>The committed flat state: every server's tentative range in place.</summary>
-    public float[] AssembleState(int stateLength)
+    /// <summary>The shards whose results some range could not read, in shard order, and why (each range's reason once).</summary>
+    public (int[] Shards, string Reason) LostShards()
     {
+        var unreadable = Answers().Where(a => a.Outcome == PrepareOutcome.Unreadable).ToArray();
+        var shards = unreadable.SelectMany(a => a.LostShards ?? []).Distinct().Order().ToArray();
+        return (shards, string.Join("; ", unreadable.Select(a => a.LostReason ?? $"parameter server {a.Server} could not read them").Distinct()));
+    }
+
+    /// <summary>The committed flat state: every server's tentative range in place; null when a server sent only its handle.</summary>
+    public float[]? AssembleState(int stateLength)
+    {
+        if (Answers().Any(a => a.State is null)) return null;
         // One server's tentative range is the whole state, and it never writes that array again: no copy.
         if (_answers.Length == 1) return Answers()[0].State!;
         var state = GC.AllocateUninitializedArray<float>(stateLength);
         foreach (var answer in Answers()) answer.State!.CopyTo(state.AsSpan(_ranges[answer.Server].Start));
         return state;
+    }
+
+    /// <summary>Where each range of the committed state is served, when every server serves it (range servers on server nodes), else null.</summary>
+    public StateRangeHandle[]? StateRanges()
+    {
+        var answers = Answers();
+        return answers.Any(a => a.StateHandle is null) ? null
+            : answers.OrderBy(a => a.Server).Select(a => new StateRangeHandle(_ranges[a.Server].Start, a.StateHandle!)).ToArray();
     }
 
     /// <summary>The averaged gradient when every server sent its part (health steps), else null.</summary>

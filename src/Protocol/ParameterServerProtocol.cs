@@ -19,26 +19,34 @@ public sealed record ShardContribution(
 /// <summary>
 /// Every shard of a step, in shard order, each exactly once; <see cref="IncludeGradient"/> asks for the averaged
 /// gradient back (health steps). The shard buffers pass to the parameter server, which returns them to
-/// the tensor buffer pool once averaged: the sender must not touch them afterwards.
+/// the tensor buffer pool once averaged: the sender must not touch them afterwards. <see cref="HandlesSuffice"/>: the
+/// coordinator does not need the new state's values after this step, only where they are served; range servers on
+/// server nodes then answer with their ranges' handles and their values stay there (in one process it changes nothing).
 /// </summary>
 [MessagePackObject]
 public sealed record ApplyStep(
     [property: Key(0)] long Step,
     [property: Key(1)] double LearningRate,
     [property: Key(2)] ShardContribution[] Shards,
-    [property: Key(3)] bool IncludeGradient = false) : IProtocolMessage;
+    [property: Key(3)] bool IncludeGradient = false,
+    [property: Key(4)] bool HandlesSuffice = false) : IProtocolMessage;
 
-/// <summary>The new weights, with how long averaging and the optimizer took (and the averaged gradient when asked).</summary>
+/// <summary>
+/// The new weights, with how long averaging and the optimizer took (and the averaged gradient when asked).
+/// <see cref="StateRanges"/> (range servers on server nodes): where each range of the new state is served, for the
+/// workers to fetch; <see cref="State"/> is then null when the step was applied with <see cref="ApplyStep.HandlesSuffice"/>.
+/// </summary>
 [MessagePackObject]
 public sealed record StepApplied(
     [property: Key(0)] long Step,
     [property: Key(1)] long WeightsVersion,
-    [property: Key(2)] float[] State,
+    [property: Key(2)] float[]? State,
     [property: Key(3)] double LearningRate,
     [property: Key(4)] double GradientNorm,
     [property: Key(5)] double AggregationMilliseconds = 0,
     [property: Key(6)] double OptimizerMilliseconds = 0,
-    [property: Key(7)] float[]? Gradient = null) : IProtocolMessage;
+    [property: Key(7)] float[]? Gradient = null,
+    [property: Key(8)] StateRangeHandle[]? StateRanges = null) : IProtocolMessage;
 
 [MessagePackObject]
 public sealed record GetParameters : IProtocolMessage
@@ -59,6 +67,17 @@ public sealed record CurrentParameters(
 /// </summary>
 [MessagePackObject]
 public sealed record ContributionsRefused(
+    [property: Key(0)] long Step,
+    [property: Key(1)] int[] Shards,
+    [property: Key(2)] string Reason) : IProtocolMessage;
+
+/// <summary>
+/// The parameter server did not apply <see cref="Step"/>: the named shards' results could not be read where they were
+/// parked (a worker died after its result was accepted, before every server node fetched its range of it). The step
+/// was aborted in every range; the coordinator has those shards computed again and sends the step once more.
+/// </summary>
+[MessagePackObject]
+public sealed record ContributionsLost(
     [property: Key(0)] long Step,
     [property: Key(1)] int[] Shards,
     [property: Key(2)] string Reason) : IProtocolMessage;
@@ -93,7 +112,8 @@ public sealed record PrepareStep(
     [property: Key(0)] long Step,
     [property: Key(1)] double LearningRate,
     [property: Key(2)] ShardContribution[] Shards,
-    [property: Key(3)] bool IncludeGradient = false) : IProtocolMessage;
+    [property: Key(3)] bool IncludeGradient = false,
+    [property: Key(4)] bool HandlesSuffice = false) : IProtocolMessage;
 
 /// <summary>How a range server's phase one ended.</summary>
 public enum PrepareOutcome
@@ -104,6 +124,11 @@ public enum PrepareOutcome
     NonFinite,
     /// <summary>The averaged gradient is finite but the update makes weights non-finite: the model diverged.</summary>
     Diverged,
+    /// <summary>
+    /// A range server on a server node could not fetch its range of some shards' results from their workers (a worker
+    /// died after its result was accepted): those contributions are lost and must be computed again (<see cref="StepPrepared.LostShards"/>).
+    /// </summary>
+    Unreadable,
 }
 
 /// <summary>The non-finite values one shard's buffer holds inside one server's range; indices are of the flat state.</summary>
@@ -118,6 +143,9 @@ public sealed record NonFiniteFinding(
 /// A range server's answer to <see cref="PrepareStep"/>. <see cref="SumOfSquares"/> is of its range's averaged
 /// gradient (the group's gradient norm is the square root of the K sums); <see cref="State"/> is the tentative new
 /// state of the range when <see cref="Outcome"/> is Ready, and <see cref="Gradient"/> its averaged gradient when asked.
+/// A range server on a server node also names where it serves the tentative range (<see cref="StateHandle"/>, the
+/// workers fetch it from there once the step commits); with <see cref="PrepareStep.HandlesSuffice"/> its values are not
+/// fetched and <see cref="State"/> is null.
 /// </summary>
 [MessagePackObject]
 public sealed record StepPrepared(
@@ -129,7 +157,10 @@ public sealed record StepPrepared(
     [property: Key(5)] float[]? Gradient,
     [property: Key(6)] NonFiniteFinding[] Findings,
     [property: Key(7)] double AggregationMilliseconds = 0,
-    [property: Key(8)] double OptimizerMilliseconds = 0) : IProtocolMessage;
+    [property: Key(8)] double OptimizerMilliseconds = 0,
+    [property: Key(9)] TensorHandle? StateHandle = null,
+    [property: Key(10)] int[]? LostShards = null,
+    [property: Key(11)] string? LostReason = null) : IProtocolMessage;
 
 /// <summary>Phase two when every server was Ready: the tentative range becomes the server's state.</summary>
 [MessagePackObject]
@@ -223,7 +254,9 @@ public sealed record RemoteStepPrepared(
     [property: Key(5)] TensorHandle? Gradient,
     [property: Key(6)] NonFiniteFinding[] Findings,
     [property: Key(7)] double AggregationMilliseconds,
-    [property: Key(8)] double OptimizerMilliseconds) : IProtocolMessage;
+    [property: Key(8)] double OptimizerMilliseconds,
+    [property: Key(9)] int[]? LostShards = null,
+    [property: Key(10)] string? LostReason = null) : IProtocolMessage;
 
 /// <summary><see cref="CurrentRange"/> from a server node, its state and momentum by handle.</summary>
 [MessagePackObject]

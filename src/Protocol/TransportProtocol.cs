@@ -20,7 +20,18 @@ public sealed record TensorHandle(
     [property: Key(4)] GradientCompression Encoding = GradientCompression.None);
 
 /// <summary>
-/// A <see cref="WorkRequest"/> whose weights (if any) wait in the coordinator node's tensor channel.
+/// One range of a flat weights state, served by the server node that owns it: elements [<see cref="Start"/>,
+/// <see cref="Start"/> + <see cref="TensorHandle.Length"/>) of the state are the whole tensor <see cref="Handle"/> names.
+/// </summary>
+[MessagePackObject]
+public sealed record StateRangeHandle(
+    [property: Key(0)] int Start,
+    [property: Key(1)] TensorHandle Handle);
+
+/// <summary>
+/// A <see cref="WorkRequest"/> whose weights (if any) wait in the coordinator node's tensor channel (<see cref="State"/>)
+/// or, with range servers on server nodes, in the server nodes' channels, one range each (<see cref="StateRanges"/>,
+/// which tile the state; the worker node fetches them all and assembles the state).
 /// <see cref="ResultReaders"/> is how many fetches the worker node serves its result buffer to: 1 when the coordinator's
 /// node fetches it, K when K range servers on server nodes each fetch their range of it straight from the worker.
 /// </summary>
@@ -28,7 +39,8 @@ public sealed record TensorHandle(
 public sealed record RemoteWorkRequest(
     [property: Key(0)] WorkRequest Request,
     [property: Key(1)] TensorHandle? State,
-    [property: Key(2)] int ResultReaders = 1) : IProtocolMessage;
+    [property: Key(2)] int ResultReaders = 1,
+    [property: Key(3)] StateRangeHandle[]? StateRanges = null) : IProtocolMessage;
 
 /// <summary>Most readers a worker node serves one result to (the most range servers a run can have).</summary>
 public static class ResultReaderLimits

@@ -45,6 +45,9 @@ public sealed record WorkerConfigured(
 /// <see cref="OldestOpenRound"/> (bounded staleness, <c>--staleness s</c> ≥ 1): the oldest round still open when the
 /// request was sent, since several training rounds are open at once; a worker drops a queued request only when its
 /// round is older than that. 0 (synchronous mode, an older coordinator): only one round is open, the request's own.
+/// <see cref="StateRanges"/> (range servers on server nodes): where the server nodes serve the ranges of that version,
+/// set with the weights; the coordinator node's proxy sends those instead of the state, and <see cref="State"/> may
+/// then be null (the coordinator did not fetch the state of that step). Never set in one process.
 /// </summary>
 [MessagePackObject]
 public sealed record WorkRequest(
@@ -57,7 +60,8 @@ public sealed record WorkRequest(
     [property: Key(6)] float[]? State,
     [property: Key(7)] bool ProbeHealth = false,
     [property: Key(8)] long RunId = 0,
-    [property: Key(9)] long OldestOpenRound = 0) : IProtocolMessage;
+    [property: Key(9)] long OldestOpenRound = 0,
+    [property: Key(10)] StateRangeHandle[]? StateRanges = null) : IProtocolMessage;
 
 /// <summary>
 /// The answer to a <see cref="WorkRequest"/>. For training, <see cref="Buffer"/> is

@@ -38,9 +38,10 @@ public static class TrainingRun
         try
         {
             var result = await outcome.Task;
-            result = result with { Workers = await WorkersOfAsync(coordinator) };
+            var status = await StatusOfAsync(coordinator);
+            result = result with { Workers = status?.Workers ?? [] };
             if (result.Stopped) return await StopAsync(coordinator, parameterServer, result);
-            if (!result.Succeeded) return await LastGoodStateAsync(coordinator, parameterServer, result);
+            if (!result.Succeeded) return await LastGoodStateAsync(coordinator, parameterServer, result, status?.Step);
             var parameters = await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30), cancellationToken);
             return result with { Parameters = parameters };
         }
@@ -59,16 +60,19 @@ public static class TrainingRun
         return (guardian, await guardian.Ask<IActorRef>(RunGuardian.GetChild.Instance, TimeSpan.FromSeconds(30)));
     }
 
-    /// <summary>The coordinator's roster at the end: every worker of the run, departed ones included, and the training shards each delivered.</summary>
-    private static async Task<IReadOnlyList<WorkerStatus>> WorkersOfAsync(IActorRef coordinator)
+    /// <summary>
+    /// The coordinator's status at the end: its roster (every worker of the run, departed ones included, and the training
+    /// shards each delivered) and the step in progress; null when the coordinator is gone.
+    /// </summary>
+    private static async Task<TrainingStatus?> StatusOfAsync(IActorRef coordinator)
     {
         try
         {
-            return (await coordinator.Ask<TrainingStatus>(GetTrainingStatus.Instance, TimeSpan.FromSeconds(10))).Workers;
+            return await coordinator.Ask<TrainingStatus>(GetTrainingStatus.Instance, TimeSpan.FromSeconds(10));
         }
         catch (Exception error) when (error is AskTimeoutException or TaskCanceledException)
         {
-            return [];
+            return null;
         }
     }
 
@@ -96,7 +100,9 @@ public static class TrainingRun
     /// A failed run still keeps what it learned: the parameter server's state is never non-finite and always the
     /// state after a whole number of steps, so it is the checkpoint to resume from (or to inspect).
     /// </summary>
-    private static async Task<TrainingOutcome> LastGoodStateAsync(IActorRef coordinator, IActorRef parameterServer, TrainingOutcome failed)
+    /// <param name="stepInProgress">The coordinator's step in progress, which a failure without a step of its own (a failed parameter server)
+    /// names when the parameter server's state cannot be read either.</param>
+    private static async Task<TrainingOutcome> LastGoodStateAsync(IActorRef coordinator, IActorRef parameterServer, TrainingOutcome failed, long? stepInProgress)
     {
         try
         {
@@ -108,7 +114,7 @@ public static class TrainingRun
         // InvalidOperationException: a range server on a server node is gone, so there is no whole state to save.
         catch (Exception error) when (error is AskTimeoutException or TaskCanceledException or InvalidOperationException)
         {
-            return failed;
+            return failed.Failed!.Step < 0 && stepInProgress is { } step ? failed with { Failed = failed.Failed with { Step = step } } : failed;
         }
     }
 

@@ -153,10 +153,11 @@ public sealed class WorkerActor : ReceiveActor
             }
             var poison = request.Kind == WorkKind.Train && _faults.Fires(FaultKind.Nan, shardNumber);
             var slowdown = _faults.Slowdown(shardNumber);
+            var crashAfter = request.Kind == WorkKind.Train && _faults.Fires(FaultKind.CrashAfterAnswer, shardNumber) ? shardNumber : (long?)null;
             _computeThread!.Run(() => (object)FaultEffects.Apply(trainer.Run(request), poison, slowdown, Thread.Sleep))
                 .ContinueWith(task => new Finished(task.IsCompletedSuccessfully
                     ? task.Result
-                    : new WorkFailed(request.Round, request.Shard, task.Exception?.GetBaseException().Message ?? "cancelled"), replyTo),
+                    : new WorkFailed(request.Round, request.Shard, task.Exception?.GetBaseException().Message ?? "cancelled"), replyTo, crashAfter),
                     TaskContinuationOptions.ExecuteSynchronously)
                 .PipeTo(Self);
             Become(Busy);
@@ -191,6 +192,13 @@ public sealed class WorkerActor : ReceiveActor
     {
         if (finished.Answer is WorkFailed failed) _log.Warning("Worker {0} failed shard {1}: {2}", _name, failed.Shard, failed.Reason);
         finished.ReplyTo.Tell(finished.Answer);
+        if (finished.CrashAfter is { } shardNumber)
+        {
+            // A moment for the answer to leave the node (a worker node parks the result and sends its handle first).
+            Task.Delay(TimeSpan.FromMilliseconds(500)).ContinueWith(_ => new CrashNow(shardNumber), TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+            Become(() => Receive<CrashNow>(crash => Crash(crash.ShardNumber)));
+            return;
+        }
         if (!ConfigureNextPending()) StartNext();
     }
 
@@ -213,5 +221,7 @@ public sealed class WorkerActor : ReceiveActor
     // Messages to self never leave the process, so they are exempt from serialization checks.
     private sealed record Configured(ShardTrainer Trainer, IActorRef ReplyTo) : INoSerializationVerificationNeeded;
     private sealed record ConfigurationFailed(string Reason, IActorRef ReplyTo) : INoSerializationVerificationNeeded;
-    private sealed record Finished(object Answer, IActorRef ReplyTo) : INoSerializationVerificationNeeded;
+    private sealed record Finished(object Answer, IActorRef ReplyTo, long? CrashAfter = null) : INoSerializationVerificationNeeded;
+
+    private sealed record CrashNow(long ShardNumber) : INoSerializationVerificationNeeded;
 }

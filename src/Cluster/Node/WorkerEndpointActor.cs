@@ -8,7 +8,8 @@ namespace Distributed.Cluster.Node;
 /// <summary>
 /// A worker node's front door (/user/worker): the coordinator's <see cref="RemoteWorkerProxy"/> talks to it,
 /// and it talks to the node's local worker actor exactly as the coordinator does in one process. Weights named
-/// by a request's handle are pulled from the coordinator node's tensor channel before the request goes on;
+/// by a request's handle are pulled from the coordinator node's tensor channel before the request goes on (with range
+/// servers on server nodes, from the server nodes, one range each: <see cref="RemoteWorkRequest.StateRanges"/>);
 /// the gradient of a result is parked in this node's channel and only its handle travels back. Requests keep
 /// their order: while one fetch runs, later requests wait.
 /// A handle is fetched only if it names the sending node and the model's state length (see <see cref="TensorHandleCheck"/>),
@@ -104,6 +105,11 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
             return;
         }
         _resultReaders = remote.ResultReaders;
+        if (remote.StateRanges is { } ranges)
+        {
+            FetchRanges(remote.Request, ranges);
+            return;
+        }
         if (remote.State is not { } handle)
         {
             Forward(remote.Request);
@@ -120,6 +126,30 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
         _channel.FetchAsync(handle, handle.Length).ContinueWith(task => task.IsCompletedSuccessfully
                 ? new WeightsFetched(request with { State = task.Result })
                 : (object)new FetchFailed(request, $"fetching weights version {request.WeightsVersion} failed: {task.Exception?.GetBaseException().Message ?? "cancelled"}", replyTo),
+            TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+        Become(Fetching);
+    }
+
+    /// <summary>
+    /// Direct pull: the weights are served in ranges by the server nodes. Each is fetched from its node, all at once,
+    /// into one state; ranges that are not served by server nodes of this cluster or do not tile the state are refused,
+    /// and a refused or failed fetch fails the shard (the coordinator reassigns it), as with the state from the coordinator.
+    /// </summary>
+    private void FetchRanges(WorkRequest request, StateRangeHandle[] ranges)
+    {
+        var replyTo = Sender;
+        var servers = Akka.Cluster.Cluster.Get(Context.System).State.Members
+            .Where(m => m.HasRole(ClusterRoles.Server)).Select(m => m.Address.Host).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (TensorHandleCheck.StateRangesProblem(ranges, servers.Contains, _stateLength) is { } problem)
+        {
+            _log.Warning("Refused the weights of round {0} shard {1}: {2}", request.Round, request.Shard, problem);
+            replyTo.Tell(new WorkFailed(request.Round, request.Shard, problem), Self);
+            return;
+        }
+        _channel.FetchStateAsync(ranges, _stateLength!.Value).ContinueWith(task => task.IsCompletedSuccessfully
+                ? new WeightsFetched(request with { State = task.Result })
+                : (object)new FetchFailed(request, $"fetching weights version {request.WeightsVersion} from the server nodes failed: " +
+                    $"{task.Exception?.GetBaseException().Message ?? "cancelled"}", replyTo),
             TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
         Become(Fetching);
     }

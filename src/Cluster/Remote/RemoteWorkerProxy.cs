@@ -19,7 +19,8 @@ namespace Distributed.Cluster.Remote;
 /// With range servers on server nodes (<c>directReaders</c> = K &gt; 0) the proxy checks a training result's handle the
 /// same way but does not fetch it: the worker node serves it to the K range servers, each fetching its range straight
 /// from there, and the coordinator gets the handle (<see cref="WorkCompleted.Parked"/>), so gradients never cross
-/// the coordinator's node.
+/// the coordinator's node. The weights do not either once a step has been applied: a request naming where the server
+/// nodes serve the ranges (<see cref="WorkRequest.StateRanges"/>) goes to the worker with those handles (direct pull).
 /// </summary>
 public sealed class RemoteWorkerProxy : ReceiveActor
 {
@@ -79,11 +80,19 @@ public sealed class RemoteWorkerProxy : ReceiveActor
     private void HandleRequest(WorkRequest request)
     {
         if (request.State is { Length: var length }) _stateLength = length;
-        var handle = request.State is { } state ? _channel.Publish(state) : null;
         // Every request of a direct run names the K readers, evaluation ones too (their results carry no buffer): the worker
         // node parks a result for the readers of the latest request, so that number must not change within a run.
         var readers = _directReaders > 0 ? _directReaders : 1;
-        _remote.Tell(new RemoteWorkRequest(request with { State = null }, handle, readers), Self);
+        if (_directReaders > 0 && request.StateRanges is { } ranges)
+        {
+            // Direct pull: the worker fetches each range from the server node serving it; the state does not leave this node.
+            // The ranges come from the coordinator's own parameter server group, so their sum is the state's length.
+            _stateLength = ranges.Sum(r => r.Handle.Length);
+            _remote.Tell(new RemoteWorkRequest(request with { State = null, StateRanges = null }, null, readers, ranges), Self);
+            return;
+        }
+        var handle = request.State is { } state ? _channel.Publish(state) : null;
+        _remote.Tell(new RemoteWorkRequest(request with { State = null, StateRanges = null }, handle, readers), Self);
     }
 
     private void HandleCompleted(RemoteWorkCompleted remote)

@@ -27,4 +27,22 @@ public sealed partial class TensorChannel
         _buffers.Return(wire);
         return result;
     }
+
+    /// <summary>
+    /// Fetches a state served in ranges (direct pull: each range from the server node that owns it), all at once, into
+    /// one array of <paramref name="stateLength"/> rented from the channel's pool. The caller has checked the ranges
+    /// (<see cref="TensorHandleCheck.StateRangesProblem"/>); each fetch checks its handle's length again. If any range
+    /// fails the whole fetch fails, and the arrays are left to the collector.
+    /// </summary>
+    public async Task<float[]> FetchStateAsync(IReadOnlyList<StateRangeHandle> ranges, int stateLength, CancellationToken cancellationToken = default)
+    {
+        var parts = await Task.WhenAll(ranges.Select(r => FetchAsync(r.Handle, r.Handle.Length, cancellationToken)));
+        var state = _buffers.Rent(stateLength);
+        for (var i = 0; i < parts.Length; i++)
+        {
+            parts[i].CopyTo(state.AsSpan(ranges[i].Start));
+            _buffers.Return(parts[i]);
+        }
+        return state;
+    }
 }

@@ -38,4 +38,33 @@ public static class TensorHandleCheck
             return $"range [{start}, {(long)start + count}) of tensor {handle.Id:x16} runs past its {handle.Length} floats: refused";
         return null;
     }
+
+    /// <summary>
+    /// Whether the ranges of a state a request names (direct pull from server nodes) may be fetched: each must be served
+    /// by a cluster member with the server role (<paramref name="isServerHost"/>), so no peer can point this node at a
+    /// third host, and together, in order, they must tile [0, <paramref name="expectedLength"/>) exactly, each non-empty,
+    /// so no peer can make it rent more than one state or leave part of it unwritten.
+    /// </summary>
+    /// <param name="expectedLength">The model's state length as this node knows it; null when it does not know it yet.</param>
+    /// <returns>Null when every range may be fetched, otherwise what is wrong.</returns>
+    public static string? StateRangesProblem(IReadOnlyList<StateRangeHandle> ranges, Func<string, bool> isServerHost, int? expectedLength)
+    {
+        if (expectedLength is not { } expected)
+            return "state ranges arrived before this node knew the model's state length: refused";
+        if (ranges.Count is 0 or > ResultReaderLimits.Max)
+            return $"{ranges.Count} state ranges (1 to {ResultReaderLimits.Max}): refused";
+        long next = 0;
+        foreach (var range in ranges)
+        {
+            var handle = range.Handle;
+            if (!isServerHost(handle.Host))
+                return $"state range [{range.Start}, {(long)range.Start + handle.Length}) is served by {handle.Host}:{handle.Port}, which is no server node of this cluster: refused";
+            if (range.Start != next || handle.Length <= 0)
+                return $"state range [{range.Start}, {(long)range.Start + handle.Length}) does not follow [0, {next}) of a state of {expected}: " +
+                    "the ranges must tile it in order: refused";
+            next += handle.Length;
+            if (next > expected) return $"state ranges reach {next} values, the model's state has {expected}: refused";
+        }
+        return next == expected ? null : $"state ranges cover [0, {next}), the model's state has {expected} values: refused";
+    }
 }

@@ -9,7 +9,9 @@ namespace Distributed.ParameterServer.Nodes;
 /// <see cref="RangeServerLink"/>: it fetches what the messages name by handle (its initial state, and of each shard's
 /// result buffer only its own range, from wherever that buffer is parked), runs an unchanged <see cref="RangeServerActor"/>
 /// as its child on the range alone (in range coordinates: index 0 is the range's start), and parks what the child
-/// answers on this node's tensor channel for the link to fetch. The child's arithmetic is the one-process arithmetic on
+/// answers on this node's tensor channel for the link to fetch; each new range of the state stays served there for the
+/// workers (direct pull) until two newer versions replace it. A result it cannot fetch (its worker died) makes the step
+/// Unreadable for those shards, which are computed again. The child's arithmetic is the one-process arithmetic on
 /// the same floats in the same shard order, so the weights are bit for bit those of one server.
 /// An entity is opened by each run (<see cref="OpenRange"/>) and reopened by the next; one that was never opened (it
 /// was started again elsewhere after its node left) answers every request with <see cref="RangeFailed"/>.
@@ -28,6 +30,12 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
     // shards that were not refused come back with the same handles).
     private Dictionary<(string, int, long), float[]> _ranges = new();
     private readonly Queue<IActorRef> _rangeRequesters = new();
+    // The range's versions as this node serves them to the workers (direct pull), until released: the tentative one of
+    // the step in flight, the committed one, and the one before it (a worker may still be fetching it when the next
+    // commits). Older ones are released: at most three ranges of the state are held for readers.
+    private TensorHandle? _tentative;
+    private TensorHandle? _current;
+    private TensorHandle? _previous;
 
     public RangeServerEntity(TensorChannel channel, TextWriter log)
     {
@@ -60,6 +68,7 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
             Context.Stop(previous);
             _server = null;
         }
+        ReleaseVersions();
         _open = open;
         _link = Sender;
         _preparing = null;
@@ -117,11 +126,22 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
         Receive<CommitStep>(commit =>
         {
             _server!.Forward(commit);
+            // The tentative range is now the state: served until two newer versions replace it.
+            if (_tentative is { } committed)
+            {
+                if (_previous is { } old) _channel.Release(old);
+                (_previous, _current, _tentative) = (_current, committed, null);
+            }
             // The child read the ranges while it prepared (synchronously) and the step is done: they can go back to the pool.
             foreach (var buffer in _ranges.Values) _channel.Buffers.Return(buffer);
             _ranges.Clear();
         });
-        Receive<AbortStep>(abort => _server!.Forward(abort));
+        Receive<AbortStep>(abort =>
+        {
+            _server!.Forward(abort);
+            if (_tentative is { } dropped) _channel.Release(dropped);
+            _tentative = null;
+        });
         Receive<GetRange>(get =>
         {
             _rangeRequesters.Enqueue(Sender);
@@ -153,8 +173,11 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
             : _channel.FetchStateRangeAsync(shard.Buffer, step.Encoding, open.StateLength, open.ParameterCount, open.Start, length)).ToArray();
         // Ranges of an aborted attempt that this one does not use (their shards were refused and computed again) are spent.
         foreach (var unused in kept.Values) _channel.Buffers.Return(unused);
-        Task.WhenAll(fetches).PipeTo(Self, success: buffers => new ShardRanges(step, requester, buffers),
-            failure: error => new ShardRangesFailed(step, requester, error));
+        // Each fetch is waited for on its own, so a failed one names its shard and the others' ranges are kept.
+        Task.WhenAll(fetches.Select(f => f.ContinueWith(t => t, TaskContinuationOptions.ExecuteSynchronously)))
+            .PipeTo(Self, success: done => done.All(t => t.IsCompletedSuccessfully)
+                ? (object)new ShardRanges(step, requester, done.Select(t => t.Result).ToArray())
+                : new ShardRangesFailed(step, requester, done));
         Become(() =>
         {
             Receive<ShardRanges>(ranges => ranges.Step == step, ranges =>
@@ -168,9 +191,26 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
             });
             Receive<ShardRangesFailed>(failed => failed.Step == step, failed =>
             {
-                var cause = failed.Error is AggregateException { InnerException: { } inner } ? inner : failed.Error;
-                requester.Tell(new RangeFailed(open.Server, $"range server {open.Server} on {NodeName}, step {step.Step}: " +
-                    $"could not fetch its range of a shard's gradient: {cause.Message}"));
+                // A worker that died after its result was accepted, or any other failed fetch of a result: those shards'
+                // contributions are lost, not this range. The ranges that did arrive are kept for the step's next attempt
+                // (their buffers are served once per range server), and the group has the lost shards computed again.
+                var lost = new List<int>();
+                var reasons = new List<string>();
+                for (var i = 0; i < step.Shards.Length; i++)
+                {
+                    var fetch = failed.Fetches[i];
+                    if (fetch.IsCompletedSuccessfully)
+                    {
+                        _ranges[Key(step.Shards[i].Buffer)] = fetch.Result;
+                        continue;
+                    }
+                    lost.Add(step.Shards[i].Shard);
+                    reasons.Add($"shard {step.Shards[i].Shard} from {step.Shards[i].Buffer.Host}:{step.Shards[i].Buffer.Port}: " +
+                        (fetch.Exception?.GetBaseException().Message ?? "cancelled"));
+                }
+                _log.WriteLine($"server: range server {open.Server}, step {step.Step}: could not fetch its range of {string.Join("; ", reasons)}");
+                requester.Tell(new RemoteStepPrepared(step.Step, open.Server, PrepareOutcome.Unreadable, double.NaN, null, null, [], 0, 0, lost.ToArray(),
+                    $"range server {open.Server} on {NodeName} could not fetch its range of {string.Join("; ", reasons)}"));
                 Become(Serving);
                 Stash.UnstashAll();
             });
@@ -184,9 +224,12 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
         _preparing = null;
         var start = _open!.Start;
         var findings = prepared.Findings.Select(f => f with { FirstIndex = f.FirstIndex + start }).ToArray();
-        // The tentative range becomes the state on commit and is never written again: parked by reference.
+        // The tentative range becomes the state on commit and is never written again: parked by reference, for the link
+        // (when the coordinator needs the values) and, once committed, for every worker that needs this version (direct pull).
+        if (_tentative is { } stale) _channel.Release(stale);
+        _tentative = prepared.State is { } state ? _channel.Publish(state, servings: TensorChannel.UntilReleased) : null;
         requester.Tell(new RemoteStepPrepared(prepared.Step, prepared.Server, prepared.Outcome, prepared.SumOfSquares,
-            prepared.State is { } state ? _channel.Publish(state) : null, prepared.Gradient is { } gradient ? _channel.Publish(gradient) : null,
+            _tentative, prepared.Gradient is { } gradient ? _channel.Publish(gradient) : null,
             findings, prepared.AggregationMilliseconds, prepared.OptimizerMilliseconds));
     }
 
@@ -194,6 +237,13 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
     {
         if (!_rangeRequesters.TryDequeue(out var requester)) return;
         requester.Tell(new RemoteCurrentRange(range.Server, _channel.Publish(range.State), _channel.Publish(range.Momentum)));
+    }
+
+    /// <summary>A new run (or a reopened range) starts from versions of its own: nobody reads the old ones any more.</summary>
+    private void ReleaseVersions()
+    {
+        foreach (var handle in new[] { _tentative, _current, _previous }) if (handle is not null) _channel.Release(handle);
+        (_tentative, _current, _previous) = (null, null, null);
     }
 
     /// <summary>Initial state comes from the node that opened the range, never from a third host it names.</summary>
@@ -212,5 +262,5 @@ public sealed class RangeServerEntity : ReceiveActor, IWithStash
 
     private sealed record ShardRanges(PrepareRemoteStep Step, IActorRef Requester, float[][] Buffers);
 
-    private sealed record ShardRangesFailed(PrepareRemoteStep Step, IActorRef Requester, Exception Error);
+    private sealed record ShardRangesFailed(PrepareRemoteStep Step, IActorRef Requester, Task<float[]>[] Fetches);
 }

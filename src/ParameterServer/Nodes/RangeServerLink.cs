@@ -9,8 +9,9 @@ namespace Distributed.ParameterServer.Nodes;
 /// the <see cref="ParameterServerGroup"/> makes it in place of a local <see cref="RangeServerActor"/> and talks to it
 /// with the very same messages, so the two-phase step, the vote and the failure path are unchanged. Arrays cross by
 /// handle: the link parks the range's initial state and each step's shard buffers on this node's tensor channel (the
-/// server node fetches only its range of each) and fetches what the server parks in return (its tentative range, the
-/// averaged gradient when asked, its state and momentum for checkpoints).
+/// server node fetches only its range of each) and fetches what the server parks in return (its tentative range only
+/// when the coordinator needs the state's values, the averaged gradient when asked, its state and momentum for
+/// checkpoints); otherwise it passes on where the server node serves the range, and the workers fetch it from there.
 /// It opens its range through the sharding proxy (the sharding coordinator places it on a server node) and then talks
 /// to that entity directly, so its messages keep their order; it watches the entity, and a server node that dies,
 /// a fetch that fails or a range that cannot be opened within the open timeout fail it, which fails the group and the run.
@@ -26,6 +27,8 @@ public sealed class RangeServerLink : ReceiveActor, IWithStash, IWithTimers
     private IActorRef _server = ActorRefs.Nobody;
     private string _node = "(not opened)";
     private readonly Queue<TensorHandle> _opening = new();
+    // The step sent to the server node and whether the coordinator needs its new values or only where they are served.
+    private (long Step, bool HandlesSuffice) _preparing;
 
     public RangeServerLink(RangeServerSetup setup, IActorRef region, TensorChannel channel, int stateLength, int parameterCount, TimeSpan openTimeout)
     {
@@ -124,17 +127,24 @@ public sealed class RangeServerLink : ReceiveActor, IWithStash, IWithTimers
                 $"({string.Join(", ", encodings.Select(GradientEncoding.Name))}): one step must be one or the other");
         // The group returns held buffers to the pool only after every server answered, so after this one fetched: not recycled here.
         var shards = step.Shards.Select(shard => new RemoteContribution(shard.Shard, shard.Samples, shard.Parked ?? _channel.Publish(shard.Buffer))).ToArray();
+        _preparing = (step.Step, step.HandlesSuffice);
         _server.Tell(new PrepareRemoteStep(step.Step, step.LearningRate, shards, step.IncludeGradient,
             encodings.Length == 1 ? encodings[0] : GradientCompression.None));
     }
 
+    /// <summary>
+    /// The server node serves its tentative range until two newer versions replace it; the workers fetch it from there
+    /// (direct pull). Its values cross to this node only when the coordinator needs them (<see cref="PrepareStep.HandlesSuffice"/> false).
+    /// </summary>
     private void HandleRemotePrepared(RemoteStepPrepared prepared)
     {
         var parameters = _setup.Momentum.Length;
-        var state = prepared.State is { } s ? _channel.FetchAsync(s, _setup.Range.Length) : Task.FromResult<float[]?>(null)!;
+        var handlesSuffice = _preparing == (prepared.Step, true);
+        var state = prepared.State is { } s && !handlesSuffice ? _channel.FetchAsync(s, _setup.Range.Length) : Task.FromResult<float[]?>(null)!;
         var gradient = prepared.Gradient is { } g ? _channel.FetchAsync(g, parameters) : Task.FromResult<float[]?>(null)!;
         Task.WhenAll(state!, gradient!).PipeTo(Self, success: arrays => new StepPrepared(prepared.Step, _setup.Index, prepared.Outcome, prepared.SumOfSquares,
-            arrays[0], arrays[1], prepared.Findings, prepared.AggregationMilliseconds, prepared.OptimizerMilliseconds));
+            arrays[0], arrays[1], prepared.Findings, prepared.AggregationMilliseconds, prepared.OptimizerMilliseconds, prepared.State,
+            prepared.LostShards, prepared.LostReason));
     }
 
     private void HandleRemoteRange(RemoteCurrentRange range)

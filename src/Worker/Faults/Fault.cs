@@ -9,5 +9,5 @@ public sealed record Fault(FaultKind Kind, long AtShard, double Factor = 1)
 {
     public override string ToString() => Kind == FaultKind.Slow
         ? $"slow={Factor:G}x" + (AtShard > 1 ? $"@{AtShard}" : "")
-        : $"{Kind.ToString().ToLowerInvariant()}@{AtShard}";
+        : $"{(Kind == FaultKind.CrashAfterAnswer ? "crash-after" : Kind.ToString().ToLowerInvariant())}@{AtShard}";
 }

@@ -9,6 +9,12 @@ public enum FaultKind
     /// <summary>The worker dies: the in-process actor stops, a worker node's process ends at once.</summary>
     Crash,
 
+    /// <summary>
+    /// The worker answers the shard, then dies a moment later (its answer has left): a worker node whose result was
+    /// accepted but is gone before the server nodes fetched it (`crash-after@K`).
+    /// </summary>
+    CrashAfterAnswer,
+
     /// <summary>The worker stops answering anything but stays alive and reachable.</summary>
     Hang,
 

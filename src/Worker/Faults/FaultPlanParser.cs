@@ -3,13 +3,13 @@ using System.Globalization;
 namespace Distributed.Worker.Faults;
 
 /// <summary>
-/// Reads fault plans. An entry is `nan@K`, `crash@K`, `hang@K` (at the worker's K-th training shard) or `slow=Fx`
+/// Reads fault plans. An entry is `nan@K`, `crash@K`, `crash-after@K`, `hang@K` (at the worker's K-th training shard) or `slow=Fx`
 /// (every shard takes F times as long; `slow=Fx@K` from the K-th training shard on); entries are separated by commas
 /// or given as repeated options. In one process an entry names its worker: `worker-1:slow=3x`.
 /// </summary>
 public static class FaultPlanParser
 {
-    private const string Syntax = "nan@K, crash@K, hang@K or slow=Fx[@K]";
+    private const string Syntax = "nan@K, crash@K, crash-after@K, hang@K or slow=Fx[@K]";
 
     /// <summary>A worker node's own plan (`distributed-worker --fault`, Worker:Fault): entries name no worker.</summary>
     public static FaultPlan ParseForNode(IEnumerable<string> texts, string source = "--fault")
@@ -63,6 +63,7 @@ public static class FaultPlanParser
         {
             "nan" => FaultKind.Nan,
             "crash" => FaultKind.Crash,
+            "crash-after" => FaultKind.CrashAfterAnswer,
             "hang" => FaultKind.Hang,
             _ => throw new ArgumentException($"{source} '{entry}': unknown fault '{head}' (expected {Syntax})"),
         };

@@ -40,6 +40,10 @@ public sealed class ServerNodeFailureTests(ITestOutputHelper output) : IDisposab
         Assert.Equal(1, exit);
         var failure = coordinator.Lines.Single(l => l.StartsWith("Training failed at step", StringComparison.Ordinal));
         Assert.Contains($"{range} [", failure);
+        // The step the run was at when the node was lost (at least 12, the step it was killed after), never -1.
+        var failedAt = long.Parse(System.Text.RegularExpressions.Regex.Match(failure, @"^Training failed at step (-?\d+):").Groups[1].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(failedAt >= 12, failure);
         Assert.Contains("is gone (the node left or died): its range of the state is lost", failure);
         Assert.Contains(coordinator.Lines, l => l.StartsWith("The parameter server's last state could not be read; the last checkpoint written is step", StringComparison.Ordinal));
         var checkpoint = Checkpoint.Read(directory);

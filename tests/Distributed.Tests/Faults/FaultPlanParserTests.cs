@@ -9,12 +9,13 @@ public sealed class FaultPlanParserTests
     [Fact]
     public void A_node_plan_reads_every_kind_of_fault_from_commas_and_repeated_options()
     {
-        var plan = FaultPlanParser.ParseForNode(["nan@120,crash@200", "hang@150", "slow=3x", "slow=1.5x@40"]);
+        var plan = FaultPlanParser.ParseForNode(["nan@120,crash@200", "hang@150", "slow=3x", "slow=1.5x@40", "crash-after@7"]);
         Assert.Equal(
-            [new Fault(FaultKind.Nan, 120), new Fault(FaultKind.Crash, 200), new Fault(FaultKind.Hang, 150), new Fault(FaultKind.Slow, 1, 3), new Fault(FaultKind.Slow, 40, 1.5)],
+            [new Fault(FaultKind.Nan, 120), new Fault(FaultKind.Crash, 200), new Fault(FaultKind.Hang, 150), new Fault(FaultKind.Slow, 1, 3), new Fault(FaultKind.Slow, 40, 1.5),
+                new Fault(FaultKind.CrashAfterAnswer, 7)],
             plan.Faults);
         Assert.True(plan.CrashExitsProcess);
-        Assert.Equal("nan@120,crash@200,hang@150,slow=3x,slow=1.5x@40", plan.ToString());
+        Assert.Equal("nan@120,crash@200,hang@150,slow=3x,slow=1.5x@40,crash-after@7", plan.ToString());
     }
 
     [Fact]
@@ -51,7 +52,7 @@ public sealed class FaultPlanParserTests
     [InlineData("crash@", "'@' is not a training shard number")]
     [InlineData("hang@0", "'@0' is not a training shard number (1 or more)")]
     [InlineData("hang@-3", "'@-3' is not a training shard number")]
-    [InlineData("boom@3", "unknown fault 'boom' (expected nan@K, crash@K, hang@K or slow=Fx[@K])")]
+    [InlineData("boom@3", "unknown fault 'boom' (expected nan@K, crash@K, crash-after@K, hang@K or slow=Fx[@K])")]
     [InlineData("slow=3", "slow needs a factor between 1 and 1000 followed by x, e.g. slow=3x")]
     [InlineData("slow=0.5x", "slow needs a factor")]
     [InlineData("slow", "slow needs a factor")]

@@ -139,13 +139,14 @@ public sealed partial class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
 
     /// <param name="registered">How many of the <paramref name="workerCount"/> needed workers register and configure (default: all).</param>
     /// <param name="initialState">[4 weights | running statistics]; default: 4 weights and no statistics.</param>
+    /// <param name="rangeServers">How the parameter server group makes its range server (default: the real one).</param>
     private async Task<(IActorRef Coordinator, TestProbe[] Workers, IActorRef Server)> StartRunWithServerAsync(int workerCount, TimeSpan shardTimeout,
         int trainSamples = TrainSamples, int batch = TrainSamples, Func<TrainingPlan, TrainingPlan>? adjust = null, int? registered = null,
-        float[]? initialState = null)
+        float[]? initialState = null, Func<RangeServerSetup, Props>? rangeServers = null)
     {
         var state = initialState ?? InitialState;
         var server = Sys.ActorOf(ParameterServerGroup.Props(new ParameterServerSetup(
-            (float[])state.Clone(), ParameterCount: 4, DecayMask: new float[4], new SgdSettings(0, false, 0))));
+            (float[])state.Clone(), ParameterCount: 4, DecayMask: new float[4], new SgdSettings(0, false, 0)), rangeServers));
         var plan = new TrainingPlan(Epochs: 1, GlobalBatch: batch, Seed: 3, new LearningRateSchedule(1.0, ScheduleKind.Constant, 0),
             MinimumWorkers: workerCount, ShardTimeout: shardTimeout);
         plan = adjust?.Invoke(plan) ?? plan;

@@ -110,7 +110,7 @@ public sealed class ParameterServerGroupTests : Akka.TestKit.Xunit2.TestKit
         {
             group.Tell(new ApplyStep(step, 0.05, ModelShards(model, step), IncludeGradient: step == 2));
             var applied = await ExpectMsgAsync<StepApplied>(TimeSpan.FromSeconds(30));
-            states.Add(applied.State);
+            states.Add(applied.State!);
             if (step == 2) (gradient, norm) = (applied.Gradient!, applied.GradientNorm);
         }
         var final = await group.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30));
@@ -157,6 +157,49 @@ public sealed class ParameterServerGroupTests : Akka.TestKit.Xunit2.TestKit
         BitExact.Equal(before.Momentum, now.Momentum, "momentum");
         Assert.Equal(before.WeightsVersion, now.WeightsVersion);
         Assert.Equal(before.StepsApplied, now.StepsApplied);
+    }
+
+    [Fact]
+    public async Task A_shard_one_range_cannot_read_is_named_and_no_server_applies_the_step_until_it_is_sent_again()
+    {
+        var group = Sys.ActorOf(ParameterServerGroup.Props(SmallSetup(servers: 3),
+            setup => setup.Index == 2 ? CannotReadOnce.Props(setup, step: 1, shard: 1) : RangeServerActor.Props(setup)));
+        var afterFirst = await StepAndReadAsync(group, 0, SmallShards(seed: 1));
+
+        group.Tell(new ApplyStep(1, 0.1, SmallShards(seed: 2)));
+
+        var lost = await ExpectMsgAsync<ContributionsLost>();
+        Assert.Equal(1, lost.Step);
+        Assert.Equal([1], lost.Shards);
+        Assert.Equal("range 2: could not fetch shard 1", lost.Reason);
+        // Servers 0 and 1 had prepared the step: aborted, momentum restored.
+        await AssertUnchangedAsync(group, afterFirst);
+        // Sent again (the shard computed anew: here the same values), it lands as on one server that never lost it.
+        var reference = Sys.ActorOf(ParameterServerGroup.Props(SmallSetup(servers: 1)));
+        await StepAndReadAsync(reference, 0, SmallShards(seed: 1));
+        var expected = await StepAndReadAsync(reference, 1, SmallShards(seed: 2));
+        var actual = await StepAndReadAsync(group, 1, SmallShards(seed: 2));
+        BitExact.Equal(expected.State, actual.State, "state after the step sent again");
+        BitExact.Equal(expected.Momentum, actual.Momentum, "momentum after the step sent again");
+    }
+
+    /// <summary>A range server that cannot read one shard of one step the first time (as a server node whose worker died); otherwise a real one.</summary>
+    private sealed class CannotReadOnce : ReceiveActor
+    {
+        public CannotReadOnce(RangeServerSetup setup, long step, int shard)
+        {
+            var inner = Context.ActorOf(RangeServerActor.Props(setup), "inner");
+            var failed = false;
+            Receive<PrepareStep>(message => message.Step == step && !failed, message =>
+            {
+                failed = true;
+                Sender.Tell(new StepPrepared(message.Step, setup.Index, PrepareOutcome.Unreadable, double.NaN, null, null, [],
+                    LostShards: [shard], LostReason: $"range {setup.Index}: could not fetch shard {shard}"));
+            });
+            ReceiveAny(message => inner.Forward(message));
+        }
+
+        public static Props Props(RangeServerSetup setup, long step, int shard) => Akka.Actor.Props.Create(() => new CannotReadOnce(setup, step, shard));
     }
 
     /// <summary>A range server that throws on one step's prepare; every other message goes to a real one inside it.</summary>

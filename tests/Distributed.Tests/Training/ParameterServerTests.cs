@@ -25,7 +25,7 @@ public sealed class ParameterServerTests : Akka.TestKit.Xunit2.TestKit
 
         var applied = await ExpectMsgAsync<StepApplied>();
         // gradient = (3·[1,2] + 1·[5,6]) / 4 = [2, 3]; statistic = (3·5 + 9) / 4 = 6
-        Assert.Equal([8f, 17f, 6f], applied.State);
+        Assert.Equal([8f, 17f, 6f], applied.State!);
         Assert.Equal(1, applied.WeightsVersion);
         Assert.Equal(Math.Sqrt(13), applied.GradientNorm, 6);
     }
@@ -49,12 +49,12 @@ public sealed class ParameterServerTests : Akka.TestKit.Xunit2.TestKit
             var g1 = 1.0; v1 = 0.9 * v1 + g1; w1 -= 0.5 * (g1 + 0.9 * v1);
             if (step == 0)
             {
-                Assert.Equal(w0, first.State[0], 1e-5);
-                Assert.Equal(w1, first.State[1], 1e-5);
+                Assert.Equal(w0, first.State![0], 1e-5);
+                Assert.Equal(w1, first.State![1], 1e-5);
             }
         }
-        Assert.Equal(w0, second.State[0], 1e-5);
-        Assert.Equal(w1, second.State[1], 1e-5);
+        Assert.Equal(w0, second.State![0], 1e-5);
+        Assert.Equal(w1, second.State![1], 1e-5);
     }
 
     [Fact]

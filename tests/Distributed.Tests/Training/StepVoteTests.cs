@@ -76,4 +76,44 @@ public sealed class StepVoteTests
         var error = Assert.Throws<InvalidOperationException>(() => vote.Record(Ready(2) with { State = new float[3] }));
         Assert.Equal("parameter server 2 [32, 40) answered step 7 ready with 3 values", error.Message);
     }
+
+    [Fact]
+    public void Servers_that_answer_with_where_they_serve_their_range_make_state_ranges_instead_of_a_state()
+    {
+        var vote = new StepVote(7, Ranges);
+        // Answers arrive in any order; the ranges come out in state order.
+        foreach (var server in new[] { 2, 0, 1 })
+            vote.Record(Ready(server) with { State = null, StateHandle = new TensorHandle($"10.0.0.{server}", 4054, server + 1, Ranges[server].Length) });
+
+        Assert.Equal(StepVote.Verdict.Commit, vote.Decide());
+        Assert.Null(vote.AssembleState(40));
+        var ranges = vote.StateRanges()!;
+        Assert.Equal([0, 16, 32], ranges.Select(r => r.Start));
+        Assert.Equal([16, 16, 8], ranges.Select(r => r.Handle.Length));
+        Assert.Equal(["10.0.0.0", "10.0.0.1", "10.0.0.2"], ranges.Select(r => r.Handle.Host));
+    }
+
+    [Fact]
+    public void A_served_range_of_the_wrong_length_is_refused_and_servers_in_one_process_make_no_state_ranges()
+    {
+        var vote = new StepVote(7, Ranges);
+        Assert.Throws<InvalidOperationException>(() => vote.Record(Ready(0) with { State = null, StateHandle = new TensorHandle("h", 1, 1, 15) }));
+        foreach (var server in new[] { 0, 1, 2 }) vote.Record(Ready(server));
+        Assert.Null(vote.StateRanges());
+        Assert.Equal(40, vote.AssembleState(40)!.Length);
+    }
+
+    [Fact]
+    public void A_range_that_could_not_read_some_shards_has_them_computed_again_before_any_other_verdict()
+    {
+        var vote = new StepVote(7, Ranges);
+        vote.Record(new StepPrepared(7, 0, PrepareOutcome.Unreadable, double.NaN, null, null, [], LostShards: [3, 1], LostReason: "range 0: worker gone"));
+        vote.Record(new StepPrepared(7, 1, PrepareOutcome.NonFinite, double.NaN, null, null, [new NonFiniteFinding(2, 1, 20, float.NaN)]));
+        vote.Record(new StepPrepared(7, 2, PrepareOutcome.Unreadable, double.NaN, null, null, [], LostShards: [1], LostReason: "range 2: worker gone"));
+
+        Assert.Equal(StepVote.Verdict.RecomputeContributions, vote.Decide());
+        var (shards, reason) = vote.LostShards();
+        Assert.Equal([1, 3], shards);
+        Assert.Equal("range 0: worker gone; range 2: worker gone", reason);
+    }
 }
