@@ -8,18 +8,14 @@ of each shard's round trip ("transfer": messaging, serialization, tensor channel
 twice: (a) raw loopback TCP as measured here, (b) calibrated on the smallest N (the bandwidth that makes one shard's
 simulated transfer as long as the measured one), then used unchanged for the larger N; and (c) as (b), with every
 worker as slow as each step's slowest real worker, which takes the CPU's straggling out of the comparison."""
-import json, re, socket, statistics, subprocess, sys, threading, time
+import re, statistics, subprocess, sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clusterprobe import loopback_gbps, loopback_latency_us, timeline  # noqa: E402  (shared with bench/Scale/analyze.py)
 
 WARMUP = 5
 CLI = ["dotnet", "src/Cli/bin/Release/net10.0/distributed.dll", "simulate"]
-
-
-def timeline(path):
-    text = path.read_text().rstrip()
-    if not text.endswith("]"):
-        text = text.rstrip(",") + "]"  # a run that did not close it
-    return json.loads(text)
 
 
 def measure_run(directory, batch):
@@ -41,28 +37,8 @@ def measure_run(directory, batch):
 
 
 def loopback():
-    """Raw TCP on 127.0.0.1: bytes per second of one 256 MB stream, and half the round trip of a 64-byte ping-pong."""
-    server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
-    port = server.getsockname()[1]
-    def sink():
-        conn, _ = server.accept()
-        while True:
-            data = conn.recv(1 << 20)
-            if not data: break
-            if data[:1] == b"p": conn.sendall(data)
-        conn.close()
-    threading.Thread(target=sink, daemon=True).start()
-    client = socket.create_connection(("127.0.0.1", port)); client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    rtts = []
-    for _ in range(2000):
-        t = time.perf_counter(); client.sendall(b"p" * 64); got = 0
-        while got < 64: got += len(client.recv(64 - got))
-        rtts.append(time.perf_counter() - t)
-    chunk = b"x" * (1 << 20); t = time.perf_counter()
-    for _ in range(256): client.sendall(chunk)
-    client.close()
-    seconds = time.perf_counter() - t
-    return 256 * (1 << 20) * 8 / seconds / 1e9, statistics.median(rtts) / 2 * 1e6
+    """Raw TCP on 127.0.0.1: Gbit/s of one 256 MB stream, and half the round trip of a 64-byte ping-pong."""
+    return loopback_gbps(), loopback_latency_us()
 
 
 def simulate(n, batch, per_sample_ms, server_rate, gbps, latency_us, out):

@@ -24,23 +24,18 @@ servers on their own nodes, workers push and pull their slices straight to and f
   compute); kept for every other row;
 - server: averaging + update rate from the same calibration run (N·P over its aggregation + optimizer time).
 """
-import csv, json, re, socket, statistics, subprocess, sys, threading, time
+import csv, json, re, statistics, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+from clusterprobe import loopback_latency_us, timeline  # noqa: E402  (shared with scripts/simulate-validation.py)
 CLI = ["dotnet", str(ROOT / "src/Cli/bin/Release/net10.0/distributed.dll"), "simulate"]
 MB = 1e6
 
 
 def settings(out):
     return {k: int(v) for k, v in (item.split("=") for item in (out / "settings.txt").read_text().split())}
-
-
-def timeline(path):
-    text = path.read_text().rstrip()
-    if not text.endswith("]"):
-        text = text.rstrip(",") + "]"  # a run that did not close it
-    return json.loads(text)
 
 
 def measure_timeline(run, warmup):
@@ -114,26 +109,6 @@ def measure(run, warmup, steps):
                 coord_out_run=sent / total_steps, coord_in_run=received / total_steps,
                 server=per_node("server"), server_max=max((s + r for s, r in nodes["server"]), default=0) / total_steps or None,
                 worker=per_node("worker"), **measure_timeline(run, warmup))
-
-
-def loopback_latency_us():
-    """Half the median round trip of a 64-byte ping-pong on 127.0.0.1."""
-    server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
-    port = server.getsockname()[1]
-    def echo():
-        conn, _ = server.accept()
-        while data := conn.recv(64):
-            conn.sendall(data)
-        conn.close()
-    threading.Thread(target=echo, daemon=True).start()
-    client = socket.create_connection(("127.0.0.1", port)); client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    rtts = []
-    for _ in range(2000):
-        t = time.perf_counter(); client.sendall(b"p" * 64); got = 0
-        while got < 64: got += len(client.recv(64 - got))
-        rtts.append(time.perf_counter() - t)
-    client.close()
-    return statistics.median(rtts) / 2 * 1e6
 
 
 def simulate(n, k, path, batch, per_sample_ms, server_rate, gbps, latency_us, out):
