@@ -16,13 +16,19 @@ public enum GradientCompression { None, Float16, BFloat16 }
 /// <summary>
 /// Build a replica of this model and open this dataset; answered with <see cref="WorkerConfigured"/>.
 /// <see cref="Compression"/> says how the worker rounds the gradients it sends back.
+/// <see cref="LabelSmoothing"/> ε: a training shard's loss is the cross-entropy against (1 − ε)·one-hot + ε/classes
+/// (evaluation reports the plain cross-entropy). <see cref="FlipAveragedEvaluation"/>: an evaluation shard classifies
+/// each image by the mean of its logits and those of its mirror image. Both are the same on every worker, so
+/// synchronous SGD stays exact.
 /// </summary>
 [MessagePackObject]
 public sealed record ConfigureWorker(
     [property: Key(0)] ModelSpec Model,
     [property: Key(1)] DataSpec Data,
     [property: Key(2)] int Seed,
-    [property: Key(3)] GradientCompression Compression = GradientCompression.None) : IProtocolMessage;
+    [property: Key(3)] GradientCompression Compression = GradientCompression.None,
+    [property: Key(4)] double LabelSmoothing = 0,
+    [property: Key(5)] bool FlipAveragedEvaluation = false) : IProtocolMessage;
 
 [MessagePackObject]
 /// <see cref="DataFingerprint"/> identifies the data the worker opened (sizes and sampled bytes, hashed), so the

@@ -27,7 +27,7 @@ public static class TrainingRun
             : new ParameterServerSetup(resume.State, model.ParameterCount, model.DecayMask, job.Sgd, resume.Momentum, resume.WeightsVersion, job.ParameterServers), options?.RangeServers),
             $"parameter-server-{runId}", "parameter server", Directive.Resume, observerActor);
         var published = await parameterServer.Ask<CurrentParameters>(GetParameters.Instance, TimeSpan.FromSeconds(30), cancellationToken);
-        var configuration = new ConfigureWorker(job.Model, job.Data, job.Plan.Seed, job.Compression);
+        var configuration = new ConfigureWorker(job.Model, job.Data, job.Plan.Seed, job.Compression, job.LabelSmoothing, job.FlipAveragedEvaluation);
         var (coordinatorGuardian, coordinator) = await StartGuardedAsync(system,
             CoordinatorActor.Props(plan, configuration, parameterServer, PublishedWeights.Of(published), observerActor),
             $"coordinator-{runId}", "coordinator", Directive.Stop, observerActor);

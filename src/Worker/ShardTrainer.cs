@@ -25,6 +25,8 @@ public sealed class ShardTrainer : IDisposable
     private readonly BatchAssembler _trainBatches;
     private readonly BatchAssembler _testBatches;
     private readonly GradientCompressor _compressor;
+    private readonly double _labelSmoothing;
+    private readonly bool _flipAveragedEvaluation;
     private float[] _images = [];
     private long[] _labels = [];
 
@@ -36,6 +38,10 @@ public sealed class ShardTrainer : IDisposable
         if (spec.InputChannels != sample.Channels || spec.ImageHeight != sample.Height || spec.ImageWidth != sample.Width || spec.ClassCount < sample.ClassCount)
             throw new ArgumentException($"model {spec.Name} expects {spec.InputChannels}x{spec.ImageHeight}x{spec.ImageWidth} inputs and {spec.ClassCount} classes, " +
                 $"but {sample.Name} has {sample.Channels}x{sample.Height}x{sample.Width} and {sample.ClassCount} classes");
+        if (!(configuration.LabelSmoothing >= 0 && configuration.LabelSmoothing < 1))
+            throw new ArgumentException($"label smoothing {configuration.LabelSmoothing} must be in [0, 1)");
+        _labelSmoothing = configuration.LabelSmoothing;
+        _flipAveragedEvaluation = configuration.FlipAveragedEvaluation;
         _replica = new FlatReplica(spec, configuration.Seed);
         _net = new ComputeNet(_replica);
         _trainBatches = new BatchAssembler(_data.Train, _data.Normalization, _data.Augmentation, configuration.Seed);
@@ -100,7 +106,7 @@ public sealed class ShardTrainer : IDisposable
         _replica.ZeroGradients();
         _net.Model.train();
         var logits = _net.Forward(images);
-        var loss = nn.functional.cross_entropy(logits, labels);
+        var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: _labelSmoothing);
         loss.backward();
         _net.CollectGradients();
         var correct = (int)logits.argmax(1).eq(labels).sum().item<long>();
@@ -133,6 +139,9 @@ public sealed class ShardTrainer : IDisposable
             var batch = request.SampleIndices.AsSpan(start, Math.Min(EvaluationBatch, request.SampleIndices.Length - start));
             var (images, labels) = Assemble(_testBatches, batch, 0);
             var logits = _replica.Model.forward(images);
+            // A left-right mirror does not change the class of a garment (or of a CIFAR image): the mirror image is a
+            // second view of the same item, and the mean of the two views' logits an ensemble for one more forward pass.
+            if (_flipAveragedEvaluation) logits = logits.add(_replica.Model.forward(images.flip(3))).div(2);
             lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
             correct += (int)logits.argmax(1).eq(labels).sum().item<long>();
         }

@@ -56,10 +56,18 @@ public static partial class TrainCommand
     { Description = $"Dataset directory (default for fashion-mnist: {FashionMnist.DefaultDirectory})." };
     private static readonly Option<string> AugmentOption = new("--augment")
     {
-        Description = $"Random crop (padding 2) and horizontal flip: on, off, or auto (on for runs of {AugmentationPolicy.FromEpochs} epochs or more; " +
+        Description = $"Random crop (padding 2) and horizontal flip: on, flip (the flip only), off, or auto (on for runs of {AugmentationPolicy.FromEpochs} epochs or more; " +
             "short runs are still underfitting, where augmentation only slows the fit).",
         DefaultValueFactory = _ => "auto",
     };
+    private static readonly Option<double> LabelSmoothingOption = new("--label-smoothing")
+    {
+        Description = "Label smoothing ε: train against (1 - ε) on the true class and ε spread over all classes (0: plain cross-entropy; " +
+            "the test loss stays plain).",
+        DefaultValueFactory = _ => 0.0,
+    };
+    private static readonly Option<bool> TestFlipOption = new("--test-flip")
+    { Description = "Score each test image by the mean of its logits and those of its mirror image (one more forward pass per test image)." };
     private static readonly Option<bool> NoAugmentOption = new("--no-augment")
     { Description = "Same as --augment off." };
     private static readonly Option<int> TrainLimitOption = new("--train-limit")
@@ -151,7 +159,7 @@ public static partial class TrainCommand
     [
         ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, PrecisionOption, CompressOption, ChannelsLastOption, WorkersOption, ThreadsOption,
         EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
-        DatasetOption, DataOption, AugmentOption, NoAugmentOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption,
+        DatasetOption, DataOption, AugmentOption, NoAugmentOption, LabelSmoothingOption, TestFlipOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption,
         JoinTimeoutOption, MaxShardAttemptsOption, NoSpeculateOption, StalenessOption, BackupWorkersOption, PsShardsOption, OutputOption,
     ];
 

@@ -148,8 +148,10 @@ public static partial class TrainCommand
         var model = new ModelSpec(architecture, Get<int>(DepthOption), Get<int>(WidthOption), norm, channels, height, width, 10,
             Get<float>(ResidualScaleOption), Get<bool>(ZeroInitOption), precision, Get<bool>(ChannelsLastOption));
         if (model.Validate() is { } problem) throw new ArgumentException($"--depth/--width/--residual-scale: {problem}");
-        var augment = AugmentationPolicy.Resolve(Get<string>(AugmentOption), Get<bool>(NoAugmentOption), epochs);
-        var data = new DataSpec(dataset, dataPath, augment ? 2 : 0, augment, trainLimit, testLimit);
+        var augmentation = AugmentationPolicy.Resolve(Get<string>(AugmentOption), Get<bool>(NoAugmentOption), epochs);
+        var data = new DataSpec(dataset, dataPath, augmentation.CropPadding, augmentation.HorizontalFlip, trainLimit, testLimit);
+        var labelSmoothing = Get<double>(LabelSmoothingOption);
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new ArgumentException($"--label-smoothing {labelSmoothing} must be in [0, 1)");
         var seed = Get<int>(SeedOption);
         var plan = new TrainingPlan(epochs, batch, seed,
             new LearningRateSchedule(LearningRateSchedule.LinearScaling(lr, batch), schedule, warmup),
@@ -162,7 +164,13 @@ public static partial class TrainCommand
             BackupWorkers = backupWorkers,
         };
         var output = (string?)value(OutputOption) ?? Path.Combine("runs", $"{model.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
-        return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output) { ParameterServers = servers, Compression = compression };
+        return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output) 
+        {
+            ParameterServers = servers,
+            Compression = compression,
+            LabelSmoothing = labelSmoothing,
+            FlipAveragedEvaluation = Get<bool>(TestFlipOption),
+        };
     }
 
     private static async Task<int> RunAsync(ParseResult parse, CancellationToken invocationCancelled)
@@ -188,7 +196,8 @@ public static partial class TrainCommand
         await using var node = await TrainingNode.StartAsync(setup.Cluster, job, cancellationToken, setup.Faults);
         Console.WriteLine($"Training {job.Model.Name} on {job.Data.Name} with {node.Workers.Description}, " +
             $"global batch {job.Plan.GlobalBatch}, peak lr {job.Plan.Schedule.PeakLearningRate:G4}, {job.Plan.Epochs} epochs, " +
-            $"augmentation {(job.Data.HorizontalFlip || job.Data.CropPadding > 0 ? "on" : "off")}, seed {job.Plan.Seed}");
+            $"augmentation {AugmentationName(job.Data)}, seed {job.Plan.Seed}" +
+            (job.LabelSmoothing > 0 ? $", label smoothing {job.LabelSmoothing:G3}" : "") + (job.FlipAveragedEvaluation ? ", test-time flip averaging" : ""));
         if (setup.Resume is { } resume)
             Console.WriteLine($"Resuming from {setup.ResumePath} at step {resume.Header.Step} (epoch {resume.Header.Epoch + 1})");
         Console.WriteLine($"Output: {Path.GetFullPath(output)}");
@@ -286,6 +295,14 @@ public static partial class TrainCommand
             $"continue with: distributed train --resume {output} (and the same options)");
         return exitCode;
     }
+
+    private static string AugmentationName(DataSpec data) => (data.CropPadding > 0, data.HorizontalFlip) switch
+    {
+        (true, true) => "on",
+        (false, true) => "flip",
+        (true, false) => $"crop (padding {data.CropPadding})",
+        _ => "off",
+    };
 
     /// <summary>What --backup-workers b means for this run, in its own numbers; null without backup workers.</summary>
     public static string? BackupWorkersLine(TrainingPlan plan)

@@ -15,4 +15,7 @@ public sealed record Augmentation(int CropPadding, bool HorizontalFlip)
 
     /// <summary>The usual Fashion-MNIST/CIFAR recipe: crop with padding 2, flip half the images.</summary>
     public static Augmentation Standard { get; } = new(2, true);
+
+    /// <summary>Random horizontal flip of half the images, no crop.</summary>
+    public static Augmentation FlipOnly { get; } = new(0, true);
 }

@@ -38,7 +38,8 @@ public sealed record CheckpointHeader(
     int Epoch = 0,
     int StepsPerEpoch = 0,
     int Workers = 0,
-    DatasetFingerprint? DataFingerprint = null)
+    DatasetFingerprint? DataFingerprint = null,
+    double LabelSmoothing = 0)
 {
     /// <summary>
     /// Every way <paramref name="job"/> differs from the run that wrote this checkpoint, as "setting: checkpoint
@@ -69,6 +70,7 @@ public sealed record CheckpointHeader(
         Check("--momentum", Momentum, job.Sgd.Momentum);
         Check("nesterov", Nesterov, job.Sgd.Nesterov);
         Check("--weight-decay", WeightDecay, job.Sgd.WeightDecay);
+        Check("--label-smoothing", LabelSmoothing, job.LabelSmoothing);
         return differences;
     }
 
@@ -114,7 +116,7 @@ public sealed record Checkpoint(CheckpointHeader Header, float[] State, float[] 
             parameters.StepsApplied, parameters.WeightsVersion, parameters.State.Length, parameterCount, DateTimeOffset.UtcNow,
             job.Plan.MaxSteps, job.Plan.Schedule.PeakLearningRate, job.Plan.Schedule.Kind, job.Plan.Schedule.WarmupEpochs,
             job.Sgd.Momentum, job.Sgd.Nesterov, job.Sgd.WeightDecay,
-            stepsPerEpoch > 0 ? (int)(parameters.StepsApplied / stepsPerEpoch) : 0, stepsPerEpoch, job.Workers, data),
+            stepsPerEpoch > 0 ? (int)(parameters.StepsApplied / stepsPerEpoch) : 0, stepsPerEpoch, job.Workers, data, job.LabelSmoothing),
         parameters.State, parameters.Momentum);
 
     /// <summary>

@@ -138,11 +138,15 @@ public sealed class ResumeTests : IDisposable
         {
             Model = job.Model with { Depth = 14 },
             Plan = job.Plan with { Seed = 6, Schedule = job.Plan.Schedule with { PeakLearningRate = 0.1 } },
+            LabelSmoothing = 0.1,
         };
         var differences = header.DifferencesFrom(other);
         Assert.Contains(differences, d => d.StartsWith("model: checkpoint resnet-8, this run resnet-14"));
         Assert.Contains(differences, d => d.StartsWith("--seed: checkpoint 5, this run 6"));
         Assert.Contains(differences, d => d.StartsWith("peak learning rate"));
+        Assert.Contains(differences, d => d.StartsWith("--label-smoothing: checkpoint 0, this run 0.1"));
+        // Flip averaging scores the test set differently but trains the same weights: a resume may switch it.
+        Assert.Empty(header.DifferencesFrom(job with { FlipAveragedEvaluation = true }));
     }
 
     [Fact]

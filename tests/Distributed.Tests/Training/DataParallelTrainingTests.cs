@@ -22,18 +22,20 @@ public sealed class DataParallelTrainingTests : Akka.TestKit.Xunit2.TestKit
     /// cross an epoch boundary. Measured: a full-batch gradient and its two half-batch shards agree to 9e-7
     /// (float32 summation order). Without warmup the early dynamics amplify that noise several-fold per step
     /// (at lr 0.2: 2e-8 after one step, 3e-5 after six), so the rate stays small enough that the test checks
-    /// the sharding, not the optimizer's sensitivity.
+    /// the sharding, not the optimizer's sensitivity. Label smoothing is part of each sample's loss, so it must keep this.
     /// </summary>
-    [Fact]
-    public async Task Any_number_of_workers_produces_the_weights_of_one_worker_for_the_same_seed_and_global_batch()
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.1)]
+    public async Task Any_number_of_workers_produces_the_weights_of_one_worker_for_the_same_seed_and_global_batch(double labelSmoothing)
     {
         var model = new ModelSpec(Architecture.Residual, 8, 1, NormKind.Group, 1, 28, 28, 10);
         var data = new DataSpec("synthetic", null, CropPadding: 2, HorizontalFlip: true, TrainLimit: 250, TestLimit: 10);
 
-        var single = await TrainAsync(model, data, workers: 1, steps: 6, batch: 50);
+        var single = await TrainAsync(model, data, workers: 1, steps: 6, batch: 50, labelSmoothing);
         foreach (var workers in new[] { 2, 3, 4 })
         {
-            var parallel = await TrainAsync(model, data, workers, steps: 6, batch: 50);
+            var parallel = await TrainAsync(model, data, workers, steps: 6, batch: 50, labelSmoothing);
             var relative = RelativeDifference(single, parallel);
             Assert.True(relative < 1e-5, $"{workers} workers differ from one worker by {relative:E2} (relative L2)");
             Output?.WriteLine($"{workers} workers vs 1: relative L2 difference {relative:E2}");
@@ -61,12 +63,12 @@ public sealed class DataParallelTrainingTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(3 * 47, outcome.Finished!.Steps);
     }
 
-    private async Task<float[]> TrainAsync(ModelSpec model, DataSpec data, int workers, int steps, int batch)
+    private async Task<float[]> TrainAsync(ModelSpec model, DataSpec data, int workers, int steps, int batch, double labelSmoothing)
     {
         var job = new TrainingJob(model, data,
             new TrainingPlan(Epochs: 2, GlobalBatch: batch, Seed: 5, new LearningRateSchedule(0.01, ScheduleKind.Constant, 0),
                 MinimumWorkers: workers, ShardTimeout: TimeSpan.FromMinutes(2), MaxSteps: steps, EvaluateEachEpoch: false),
-            new SgdSettings(0.9, true, 5e-4), workers, ThreadsPerWorker: 1, OutputDirectory: null);
+            new SgdSettings(0.9, true, 5e-4), workers, ThreadsPerWorker: 1, OutputDirectory: null) { LabelSmoothing = labelSmoothing };
         var outcome = await TrainingRun.RunAsync(Sys, job, new RecordingObserver(), InProcessWorkers.Of(job), CancellationToken.None);
         Assert.True(outcome.Succeeded, outcome.Failed?.Reason);
         Assert.Equal(steps, outcome.Finished!.Steps);

@@ -88,8 +88,24 @@ public sealed class TrainCommandTests
         Assert.Equal(augmented ? 2 : 0, data.CropPadding);
     }
 
+    [Fact]
+    public void Augment_flip_mirrors_without_cropping_and_the_recipe_options_reach_the_job()
+    {
+        var job = TrainCommand.Parse("--augment", "flip", "--label-smoothing", "0.1", "--test-flip");
+        Assert.True(job.Data.HorizontalFlip);
+        Assert.Equal(0, job.Data.CropPadding);
+        Assert.Equal(0.1, job.LabelSmoothing);
+        Assert.True(job.FlipAveragedEvaluation);
+        var defaults = TrainCommand.Parse();
+        Assert.Equal(0, defaults.LabelSmoothing);
+        Assert.False(defaults.FlipAveragedEvaluation);
+    }
+
     [Theory]
-    [InlineData("--augment sideways", "--augment 'sideways'")]
+    [InlineData("--augment sideways", "--augment 'sideways' is not one of: auto, on, flip, off")]
+    [InlineData("--augment flip --no-augment", "--no-augment contradicts --augment flip")]
+    [InlineData("--label-smoothing 1", "--label-smoothing 1 must be in [0, 1)")]
+    [InlineData("--label-smoothing -0.1", "--label-smoothing -0.1 must be in [0, 1)")]
     [InlineData("--augment on --no-augment", "--no-augment contradicts --augment on")]
     [InlineData("--depth 21", "depth 21")]
     [InlineData("--model dense", "--model 'dense'")]
