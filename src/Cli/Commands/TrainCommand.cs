@@ -164,7 +164,7 @@ public static partial class TrainCommand
             BackupWorkers = backupWorkers,
         };
         var output = (string?)value(OutputOption) ?? Path.Combine("runs", $"{model.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
-        return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output) 
+        return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output)
         {
             ParameterServers = servers,
             Compression = compression,
