@@ -40,6 +40,8 @@ public static partial class ComputeVariants
         var data = new DataSpec(DatasetCatalog.FashionMnistName, null, 2, true);
         Console.WriteLine($"per-thread compute: {model.Name}, 1 libtorch thread, batch {batch}, forward + backward (no optimizer), " +
             $"img/s = batch / median step over {timed} steps after {warmup} warm-up");
+        // bf16 rows mean nothing without bf16 units: libtorch emulates it, an order of magnitude slower.
+        Console.WriteLine($"this CPU's bf16 units: {Bf16Hardware.Units} ({Bf16Hardware.OnThisCpu})");
         var results = variants.ToDictionary(v => v.Name, _ => new List<double>());
         var cpuResults = variants.ToDictionary(v => v.Name, _ => new List<double>());
         for (var round = 1; round <= rounds; round++)

@@ -31,6 +31,8 @@ public sealed partial class CoordinatorActor
         if (message.ParameterCount > 0) _parameterCount = message.ParameterCount;
         worker.State = WorkerState.Live;
         Notify($"worker {message.WorkerName} is live ({_roster.LiveCount} live)");
+        // Once per distinct warning: N in-process workers on one CPU would otherwise say the same N times.
+        if (message.ComputeWarning is { } warning && _computeWarnings.Add(warning)) Notify($"warning from worker {message.WorkerName}: {warning}");
         PublishStatus();
     }
 

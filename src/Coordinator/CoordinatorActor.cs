@@ -38,6 +38,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
     private SampleLedger _ledger = null!;
     private int _refusedContributions;
     private int _reassignedShards;
+    private readonly HashSet<string> _computeWarnings = [];
     private int _discardedResults;
     // The weights version the run started at minus its first step: version = steps applied + this (0 unless a checkpoint says otherwise).
     private long _versionOffset;

@@ -35,13 +35,16 @@ public sealed record ConfigureWorker(
 /// coordinator can tell workers with different data apart and checkpoints can record what a run trained on.
 /// <see cref="ParameterCount"/> is where the gradient ends in a result buffer (the running statistics follow):
 /// a node needs it to decode a compressed gradient; 0 from a worker that does not say.
+/// <see cref="ComputeWarning"/> is what the operator should know about how this worker's hardware computes the run
+/// (bf16 asked of a CPU that emulates it); null when nothing.
 public sealed record WorkerConfigured(
     [property: Key(0)] string WorkerName,
     [property: Key(1)] int StateLength,
     [property: Key(2)] int TrainCount,
     [property: Key(3)] int TestCount,
     [property: Key(4)] string DataFingerprint = "",
-    [property: Key(5)] int ParameterCount = 0) : IProtocolMessage;
+    [property: Key(5)] int ParameterCount = 0,
+    [property: Key(6)] string? ComputeWarning = null) : IProtocolMessage;
 
 /// <summary>
 /// One shard of one round: a training step (gradients wanted) or an evaluation pass. <see cref="State"/> holds

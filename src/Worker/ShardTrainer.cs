@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Diagnostics;
 using Distributed.Model.Data;
 using Distributed.Model.Nets;
+using Distributed.Model.Runtime;
 using Distributed.Protocol;
 using Distributed.Worker.Health;
 using TorchSharp;
@@ -42,6 +43,7 @@ public sealed class ShardTrainer : IDisposable
             throw new ArgumentException($"label smoothing {configuration.LabelSmoothing} must be in [0, 1)");
         _labelSmoothing = configuration.LabelSmoothing;
         _flipAveragedEvaluation = configuration.FlipAveragedEvaluation;
+        ComputeWarning = Bf16Hardware.Warning(spec.Precision);
         _replica = new FlatReplica(spec, configuration.Seed);
         _net = new ComputeNet(_replica);
         _trainBatches = new BatchAssembler(_data.Train, _data.Normalization, _data.Augmentation, configuration.Seed);
@@ -51,6 +53,8 @@ public sealed class ShardTrainer : IDisposable
     }
 
     public long WeightsVersion { get; private set; } = -1;
+    /// <summary>What the operator should know about how this CPU computes the run (<see cref="Bf16Hardware"/>); null when nothing.</summary>
+    public string? ComputeWarning { get; }
     public int StateLength => _replica.Layout.StateLength;
     public int ParameterCount => _replica.Layout.ParameterCount;
     public int TrainCount => _data.Train.Count;

@@ -110,7 +110,7 @@ public sealed class WorkerActor : ReceiveActor
     {
         _trainer = configured.Trainer;
         configured.ReplyTo.Tell(new WorkerConfigured(_name, _trainer.StateLength, _trainer.TrainCount, _trainer.TestCount, _trainer.DataFingerprint,
-            _trainer.ParameterCount));
+            _trainer.ParameterCount, _trainer.ComputeWarning));
         Become(Idle);
         if (!ConfigureNextPending()) StartNext();
     }

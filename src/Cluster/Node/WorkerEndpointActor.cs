@@ -200,6 +200,7 @@ public sealed class WorkerEndpointActor : ReceiveActor, IWithStash
         {
             _stateLength = configured.StateLength;
             _parameterCount = configured.ParameterCount;
+            if (configured.ComputeWarning is { } warning) _console?.WriteLine($"worker: warning: {warning}");
             RelayConfigurationAnswer(configured);
         });
         Receive<WorkerUnavailable>(RelayConfigurationAnswer);

@@ -19,7 +19,7 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
     public static readonly IReadOnlyList<IProtocolMessage> Samples =
     [
         new ConfigureWorker(Model, Data, 7, GradientCompression.BFloat16, LabelSmoothing: 0.1, FlipAveragedEvaluation: true),
-        new WorkerConfigured("worker-1", 270_810, 60_000, 10_000, "5eedf00d", 269_434),
+        new WorkerConfigured("worker-1", 270_810, 60_000, 10_000, "5eedf00d", 269_434, "bf16 is emulated on this CPU"),
         new WorkerUnavailable("worker-2", "/data/train-images-idx3-ubyte.gz: truncated"),
         new WorkRequest(12, WorkKind.Train, 3, 1, 11, [5, 9, 2], [1.5f, -2.25f, float.Epsilon], ProbeHealth: true, RunId: 0x5eed_0000_0001),
         new WorkRequest(13, WorkKind.Evaluate, 3, 0, 11, [1], null),

@@ -113,6 +113,23 @@ public sealed partial class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task A_workers_compute_warning_reaches_the_operator_once_however_many_workers_report_it()
+    {
+        const string warning = "--precision bf16 on a CPU without AVX512-BF16 or AMX-BF16";
+        var (_, workers) = await StartRunAsync(workerCount: 2, shardTimeout: TimeSpan.FromSeconds(30), computeWarning: warning);
+        foreach (var worker in workers) worker.Reply(Gradient(await worker.ExpectMsgAsync<WorkRequest>(), [0f, 0f, 0f, 0f]));
+
+        var notices = new List<string>();
+        while (await _observer.ReceiveOneAsync(TimeSpan.FromSeconds(10)) is var message and not TrainingFinished)
+        {
+            Assert.NotNull(message);
+            if (message is TrainingNotice notice) notices.Add(notice.Text);
+        }
+        var warned = Assert.Single(notices, n => n.Contains(warning, StringComparison.Ordinal));
+        Assert.StartsWith("warning from worker worker-0: ", warned);
+    }
+
+    [Fact]
     public async Task Every_sample_of_an_epoch_is_assigned_exactly_once_across_shards_and_steps()
     {
         var (_, workers) = await StartRunAsync(workerCount: 3, shardTimeout: TimeSpan.FromSeconds(30), trainSamples: 20, batch: 7);
@@ -131,9 +148,11 @@ public sealed partial class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
     }
 
     private async Task<(IActorRef Coordinator, TestProbe[] Workers)> StartRunAsync(int workerCount, TimeSpan shardTimeout,
-        int trainSamples = TrainSamples, int batch = TrainSamples, Func<TrainingPlan, TrainingPlan>? adjust = null, int? registered = null)
+        int trainSamples = TrainSamples, int batch = TrainSamples, Func<TrainingPlan, TrainingPlan>? adjust = null, int? registered = null,
+        string? computeWarning = null)
     {
-        var (coordinator, workers, _) = await StartRunWithServerAsync(workerCount, shardTimeout, trainSamples, batch, adjust, registered);
+        var (coordinator, workers, _) = await StartRunWithServerAsync(workerCount, shardTimeout, trainSamples, batch, adjust, registered,
+            computeWarning: computeWarning);
         return (coordinator, workers);
     }
 
@@ -142,7 +161,7 @@ public sealed partial class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
     /// <param name="rangeServers">How the parameter server group makes its range server (default: the real one).</param>
     private async Task<(IActorRef Coordinator, TestProbe[] Workers, IActorRef Server)> StartRunWithServerAsync(int workerCount, TimeSpan shardTimeout,
         int trainSamples = TrainSamples, int batch = TrainSamples, Func<TrainingPlan, TrainingPlan>? adjust = null, int? registered = null,
-        float[]? initialState = null, Func<RangeServerSetup, Props>? rangeServers = null)
+        float[]? initialState = null, Func<RangeServerSetup, Props>? rangeServers = null, string? computeWarning = null)
     {
         var state = initialState ?? InitialState;
         var server = Sys.ActorOf(ParameterServerGroup.Props(new ParameterServerSetup(
@@ -158,7 +177,7 @@ public sealed partial class CoordinatorFaultTests : Akka.TestKit.Xunit2.TestKit
         {
             coordinator.Tell(new RegisterWorker($"worker-{i}"), workers[i].Ref);
             await workers[i].ExpectMsgAsync<ConfigureWorker>();
-            workers[i].Reply(new WorkerConfigured($"worker-{i}", state.Length, trainSamples, 0, ParameterCount: 4));
+            workers[i].Reply(new WorkerConfigured($"worker-{i}", state.Length, trainSamples, 0, ParameterCount: 4, ComputeWarning: computeWarning));
         }
         return (coordinator, workers, server);
     }
