@@ -175,19 +175,8 @@ public static partial class ComputeVariants
             $"{(output.stride(1) == 1 ? "channels-last kept" : "back to NCHW")})");
     }
 
-    private const int ClockThreadCpuTime = 3;
-
-    public static double ThreadCpuSeconds()
-    {
-        clock_gettime(ClockThreadCpuTime, out var time);
-        return time.Seconds + time.Nanoseconds * 1e-9;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec { public long Seconds; public long Nanoseconds; }
-
-    [LibraryImport("libc", EntryPoint = "clock_gettime")]
-    private static partial int clock_gettime(int clock, out TimeSpec time);
+    /// <summary>The calling thread's CPU time in seconds (<see cref="ThreadCpuTime"/>).</summary>
+    public static double ThreadCpuSeconds() => ThreadCpuTime.Milliseconds() / 1e3;
 
     private static Tensor ChannelsLast(Tensor x) => ComputeNet.ChannelsLast(x);
 

@@ -3,7 +3,8 @@
 
 Per seed: each epoch's test accuracy, the wall time from the process's start to the epoch's record (its test
 evaluation included), the epoch's img/s over its training time and its steady img/s (the global batch over the
-median step, leaving out the epoch's first 10 steps); then the wall time to 92 % and to 93.5 % (the first epoch
+median step, leaving out the epoch's first 10 steps) with the median step, shard compute and compute-thread CPU
+times behind it; then the wall time to 92 % and to 93.5 % (the first epoch
 whose test accuracy reaches it: accuracy is measured at epochs' ends only) and the medians over the seeds.
 """
 import json, statistics, sys
@@ -38,8 +39,14 @@ def seed_rows(out, seed_dir):
         at = when(e["at"]) if "at" in e else when(mine[-1]["at"])
         steady = mine[10:] or mine
         batch = statistics.median(s["samples"] for s in steady)
+        # Workers' compute time and their compute threads' CPU time per shard (metrics written since 2026-12-02):
+        # a step time that grows with its CPU time is a slower computation, one that grows without it a crowded machine.
+        compute = [s["compute_ms"] for s in steady if s.get("compute_ms")]
+        cpu = [s["compute_cpu_ms"] for s in steady if s.get("compute_cpu_ms")]
         rows.append(dict(epoch=e["epoch"] + 1, accuracy=e.get("test_accuracy"), wall=(at - started).total_seconds(),
-                         img_s=e["images_per_second"], steady=batch * 1000 / statistics.median(s["step_ms"] for s in steady)))
+                         img_s=e["images_per_second"], steady=batch * 1000 / statistics.median(s["step_ms"] for s in steady),
+                         step_ms=statistics.median(s["step_ms"] for s in steady),
+                         compute_ms=statistics.median(compute) if compute else None, cpu_ms=statistics.median(cpu) if cpu else None))
     return rows
 
 
@@ -65,11 +72,13 @@ def main():
     for seed_dir in seeds:
         rows = seed_rows(out, seed_dir)
         print(f"\n{seed_dir.name}")
-        print("| epoch | test acc % | wall s | img/s (epoch) | steady img/s |")
-        print("|---|---|---|---|---|")
+        print("| epoch | test acc % | wall s | img/s (epoch) | steady img/s | median step / shard compute / compute CPU, ms |")
+        print("|---|---|---|---|---|---|")
         for r in rows:
             acc = "–" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f}"
-            print(f"| {r['epoch']} | {acc} | {r['wall']:.0f} | {r['img_s']:.0f} | {r['steady']:.0f} |")
+            ms = lambda v: "–" if v is None else f"{v:.0f}"
+            print(f"| {r['epoch']} | {acc} | {r['wall']:.0f} | {r['img_s']:.0f} | {r['steady']:.0f} | "
+                  f"{ms(r['step_ms'])} / {ms(r['compute_ms'])} / {ms(r['cpu_ms'])} |")
         for t in TARGETS:
             reach[t].append(first_reaching(rows, t))
             print(f"to {100 * t:g} %: {show(reach[t][-1])}")

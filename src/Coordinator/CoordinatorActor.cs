@@ -267,8 +267,10 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
         var epochEnded = _progress.StepApplied(round.Samples, round.LossSum, round.Correct, _elapsed().TotalSeconds);
         var stepMilliseconds = Now - round.StartedMilliseconds;
         var maxStaleness = RecordStaleness(round);
+        var (compute, cpu) = StepReport.MeanCompute(round);
         _observer.Tell(new StepCompleted(round.Step, round.Epoch, round.Samples, _progress.LastLoss, (double)round.Correct / round.Samples,
-            message.LearningRate, message.GradientNorm, stepMilliseconds, round.Shards.Length, _progress.StepsPerEpoch, round.SkippedSamples, maxStaleness));
+            message.LearningRate, message.GradientNorm, stepMilliseconds, round.Shards.Length, _progress.StepsPerEpoch, round.SkippedSamples, maxStaleness,
+            compute, cpu));
         _observer.Tell(StepReport.Timings(round, message, stepMilliseconds));
         if (IsHealthStep(round) && weightsBefore is not null && StepReport.Health(round, message, weightsBefore) is { } health) _observer.Tell(health);
         PublishStatus();

@@ -119,7 +119,9 @@ public sealed record StepCompleted(
     [property: Key(8)] int Workers,
     [property: Key(9)] int StepsPerEpoch,
     [property: Key(10)] int SkippedSamples = 0,
-    [property: Key(11)] int MaxStaleness = 0) : IProtocolMessage;
+    [property: Key(11)] int MaxStaleness = 0,
+    [property: Key(12)] double ComputeMilliseconds = 0,
+    [property: Key(13)] double ComputeCpuMilliseconds = 0) : IProtocolMessage;
 
 [MessagePackObject]
 public sealed record EpochCompleted(

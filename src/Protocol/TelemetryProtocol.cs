@@ -25,7 +25,8 @@ public sealed record ShardHealth(
 
 /// <summary>
 /// One shard of a step as the coordinator saw it. Times are milliseconds since the step started, on the
-/// coordinator's clock; compute and health are the worker's own measurements.
+/// coordinator's clock; compute and health are the worker's own measurements, <see cref="CpuMilliseconds"/> the
+/// compute thread's CPU time over the computation (0 from a worker that does not measure it).
 /// </summary>
 [MessagePackObject]
 public sealed record ShardTiming(
@@ -36,7 +37,8 @@ public sealed record ShardTiming(
     [property: Key(4)] double ReceivedMilliseconds,
     [property: Key(5)] double ComputeMilliseconds,
     [property: Key(6)] double HealthMilliseconds,
-    [property: Key(7)] int Attempts);
+    [property: Key(7)] int Attempts,
+    [property: Key(8)] double CpuMilliseconds = 0);
 
 /// <summary>
 /// Where one training step's time went. <see cref="StartedMilliseconds"/> is on the run's clock; the other times

@@ -93,7 +93,8 @@ public sealed record WorkCompleted(
     [property: Key(9)] ShardHealth? Health = null,
     [property: Key(10)] double HealthMilliseconds = 0,
     [property: Key(11)] long RunId = 0,
-    [property: Key(12)] TensorHandle? Parked = null) : IProtocolMessage;
+    [property: Key(12)] TensorHandle? Parked = null,
+    [property: Key(13)] double ComputeCpuMilliseconds = 0) : IProtocolMessage;
 
 /// <summary>The worker holds an older weights version than asked for and got no weights with the request.</summary>
 [MessagePackObject]

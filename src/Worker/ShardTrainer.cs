@@ -80,11 +80,15 @@ public sealed class ShardTrainer : IDisposable
         // Co-activation is a statistic over pairs of samples, so a one-sample shard is not probed.
         using var probe = request.ProbeHealth && request.Kind == WorkKind.Train && request.SampleIndices.Length >= 2
             ? new ShardHealthProbe(_net.Model) : null;
+        var cpuStart = ThreadCpuTime.Milliseconds();
         var (lossSum, correct, buffer) = request.Kind == WorkKind.Train ? Train(request) : Evaluate(request);
+        // The shard's own computation (the health probe's finish is left out, as from the wall time); 0 where unmeasurable.
+        var cpuMilliseconds = ThreadCpuTime.Milliseconds() - cpuStart;
         var health = FinishProbe(probe, request);
         var healthMilliseconds = probe?.Milliseconds ?? 0;
         return new WorkCompleted(request.Round, request.Kind, request.Shard, version, request.SampleIndices.Length,
-            lossSum, correct, clock.Elapsed.TotalMilliseconds - healthMilliseconds, buffer, health, healthMilliseconds, request.RunId);
+            lossSum, correct, clock.Elapsed.TotalMilliseconds - healthMilliseconds, buffer, health, healthMilliseconds, request.RunId,
+            ComputeCpuMilliseconds: double.IsFinite(cpuMilliseconds) ? cpuMilliseconds : 0);
     }
 
     /// <summary>A health probe is an observer: if it fails, the step's result still goes out, without health figures.</summary>

@@ -27,7 +27,8 @@ public sealed class MetricsFile : ITrainingObserver, IDisposable
     {
         type = "step", step = step.Step, epoch = step.Epoch, samples = step.Samples, loss = step.Loss, accuracy = step.Accuracy,
         learning_rate = step.LearningRate, gradient_norm = step.GradientNorm, step_ms = step.StepMilliseconds, workers = step.Workers,
-        skipped_samples = step.SkippedSamples, staleness = step.MaxStaleness, at = DateTimeOffset.UtcNow,
+        skipped_samples = step.SkippedSamples, staleness = step.MaxStaleness,
+        compute_ms = Positive(step.ComputeMilliseconds), compute_cpu_ms = Positive(step.ComputeCpuMilliseconds), at = DateTimeOffset.UtcNow,
     });
 
     public void OnEpoch(EpochCompleted epoch) => Write(new
@@ -42,6 +43,9 @@ public sealed class MetricsFile : ITrainingObserver, IDisposable
     public void OnNotice(TrainingNotice notice) => Write(new { type = "notice", text = notice.Text, at = DateTimeOffset.UtcNow });
 
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;
+
+    /// <summary>0 means "not measured" (an older worker, another OS): written as null, not as a time.</summary>
+    private static double? Positive(double value) => value > 0 && double.IsFinite(value) ? value : null;
 
     private void Write(object row)
     {

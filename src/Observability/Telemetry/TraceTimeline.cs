@@ -59,7 +59,9 @@ public sealed class TraceTimeline : ITrainingObserver, IDisposable
                 var at = start + shard.SentMilliseconds;
                 Span("transfer", "transfer in", track, at, transfer / 2, shardArguments);
                 at += transfer / 2;
-                Span("compute", "compute", track, at, shard.ComputeMilliseconds, shardArguments);
+                // The compute span's CPU time: well below its length means the thread waited for a core.
+                Span("compute", "compute", track, at, shard.ComputeMilliseconds,
+                    new { step = timings.Step, shard = shard.Shard, samples = shard.Samples, attempts = shard.Attempts, cpu_ms = Math.Round(shard.CpuMilliseconds, 2) });
                 at += shard.ComputeMilliseconds;
                 if (shard.HealthMilliseconds > 0)
                 {

@@ -25,7 +25,7 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
         new WorkRequest(13, WorkKind.Evaluate, 3, 0, 11, [1], null),
         new WorkRequest(14, WorkKind.Train, 3, 2, 12, [4, 8], null, RunId: 0x5eed_0000_0001, OldestOpenRound: 12),
         new WorkRequest(15, WorkKind.Train, 3, 2, 12, [4, 8], null, StateRanges: [new StateRangeHandle(0, new TensorHandle("10.77.0.2", 4055, 8, 2))]),
-        new WorkCompleted(12, WorkKind.Train, 1, 11, 3, 6.5, 2, 17.25, [0.125f, float.MaxValue, -0f], Health, 2.75, RunId: 0x5eed_0000_0001),
+        new WorkCompleted(12, WorkKind.Train, 1, 11, 3, 6.5, 2, 17.25, [0.125f, float.MaxValue, -0f], Health, 2.75, RunId: 0x5eed_0000_0001, ComputeCpuMilliseconds: 16.5),
         new WeightsMissing(12, 1, 9),
         new WorkFailed(12, 1, "sample index 70000 is outside the Train set of 60000"),
         new RegisterWorker("worker-3"),
@@ -38,6 +38,7 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
         new StepCompleted(40, 1, 128, 0.5, 0.875, 0.1, 2.5, 101.5, 2, 469),
         new StepCompleted(41, 1, 85, 0.5, 0.875, 0.1, 2.5, 101.5, 3, 469, SkippedSamples: 43),
         new StepCompleted(42, 1, 128, 0.5, 0.875, 0.1, 2.5, 101.5, 3, 469, MaxStaleness: 2),
+        new StepCompleted(43, 1, 128, 0.5, 0.875, 0.1, 2.5, 101.5, 2, 469, ComputeMilliseconds: 96.5, ComputeCpuMilliseconds: 94.25),
         new EpochCompleted(1, 0.4, 0.85, 0.35, 0.88, 1200, 50.5, 938, new SampleTally(60_000, 2, 1)),
         new EpochCompleted(2, 0.4, 0.85, 0.35, 0.88, 1200, 50.5, 1407, new SampleTally(40_000, 0, 0, 20_000)),
         new TrainingFinished(1407, 1407, [1f, 2f], 0.92, 3, 1, new SampleTally(180_000, 0, 0), 4),
@@ -50,7 +51,7 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
         new StepApplied(40, 41, [0.5f, 0.25f], 0.05, 3.5, 0.75, 0.5, [0.125f, -0.5f]),
         new StepApplied(40, 41, null, 0.05, 3.5, StateRanges: [new StateRangeHandle(0, new TensorHandle("10.77.0.2", 4055, 8, 2))]),
         new StepTimings(40, 1, 5012.5, 98.5, 101.25, 0.75, 0.5,
-            [new ShardTiming(0, "worker-0", 64, 0.25, 97.5, 90.5, 3.25, 1), new ShardTiming(1, "worker-1", 64, 0.5, 98.5, 95.25, 0, 2)]),
+            [new ShardTiming(0, "worker-0", 64, 0.25, 97.5, 90.5, 3.25, 1), new ShardTiming(1, "worker-1", 64, 0.5, 98.5, 95.25, 0, 2, CpuMilliseconds: 93.5)]),
         new HealthSample(50, 1, [1f, 2f], [0.9f, 2.1f], [0.5f, -0.5f], [Health], 0.05),
         GetParameters.Instance,
         new CurrentParameters(41, [0.5f], [0.1f], 41),
@@ -140,7 +141,7 @@ public sealed class ProtocolSerializationTests : Akka.TestKit.Xunit2.TestKit
         var step = new StepCompleted(42, 1, 128, 0.5, 0.875, 0.1, 2.5, 101.5, 3, 469, SkippedSamples: 43, MaxStaleness: 2);
         var fields = MessagePack.MessagePackSerializer.Deserialize<object[]>(
             MessagePack.MessagePackSerializer.Serialize(step, ProtocolSerializer.Options), ProtocolSerializer.Options);
-        Assert.Equal(12, fields.Length);
+        Assert.Equal(14, fields.Length);
         Assert.Equal((43L, 2L), (Convert.ToInt64(fields[10]), Convert.ToInt64(fields[11])));
     }
 
