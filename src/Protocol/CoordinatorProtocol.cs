@@ -104,7 +104,8 @@ public sealed record TrainingStatus(
 
 /// <summary>
 /// A training step whose gradient was applied, exactly once. <see cref="MaxStaleness"/>: the largest τ among its
-/// shards (each computed on weights version t − τ); always 0 in synchronous mode.
+/// shards (each computed on weights version t − τ); always 0 in synchronous mode. <see cref="ComputeMilliseconds"/> and
+/// <see cref="ComputeCpuMilliseconds"/>: the applied shards' mean compute time and compute-thread CPU time (0: not measured).
 /// </summary>
 [MessagePackObject]
 public sealed record StepCompleted(
