@@ -32,10 +32,13 @@ public static class Bf16Hardware
     public static Capability FromCpuid(int maxLeaf, int leaf7MaxSubLeaf, int leaf7Edx, int leaf7Sub1Eax, bool avx512Usable = true)
     {
         if (maxLeaf < 7) return Capability.Emulated;
-        var amx = (leaf7Edx & (1 << 22)) != 0;
-        var avx512 = avx512Usable && leaf7MaxSubLeaf >= 1 && (leaf7Sub1Eax & (1 << 5)) != 0;
-        return amx || avx512 ? Capability.Native : Capability.Emulated;
+        return HasAmxBf16(leaf7Edx) || HasAvx512Bf16(leaf7MaxSubLeaf, leaf7Sub1Eax, avx512Usable) ? Capability.Native : Capability.Emulated;
     }
+
+    private static bool HasAmxBf16(int leaf7Edx) => (leaf7Edx & (1 << 22)) != 0;
+
+    private static bool HasAvx512Bf16(int leaf7MaxSubLeaf, int leaf7Sub1Eax, bool avx512Usable) =>
+        avx512Usable && leaf7MaxSubLeaf >= 1 && (leaf7Sub1Eax & (1 << 5)) != 0;
 
     /// <summary>What an operator should read before a run computes in <paramref name="precision"/> on such a CPU; null when nothing.</summary>
     public static string? Warning(Precision precision, Capability support) =>
@@ -56,8 +59,8 @@ public static class Bf16Hardware
         var sub1Eax = leaf7MaxSubLeaf >= 1 ? X86Base.CpuId(7, 1).Eax : 0;
         var support = FromCpuid(maxLeaf, leaf7MaxSubLeaf, edx, sub1Eax, Avx512F.IsSupported);
         var units = new List<string>();
-        if (Avx512F.IsSupported && leaf7MaxSubLeaf >= 1 && (sub1Eax & (1 << 5)) != 0) units.Add("AVX512-BF16");
-        if ((edx & (1 << 22)) != 0) units.Add("AMX-BF16");
+        if (HasAvx512Bf16(leaf7MaxSubLeaf, sub1Eax, Avx512F.IsSupported)) units.Add("AVX512-BF16");
+        if (HasAmxBf16(edx)) units.Add("AMX-BF16");
         return (support, units.Count > 0 ? string.Join(", ", units) : "none");
     }
 }
