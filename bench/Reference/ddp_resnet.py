@@ -8,9 +8,11 @@ same network on the same data with the same recipe as `distributed train`'s defa
 Network: CIFAR-style ResNet-20 (He et al. 2016, 4.2) for 1x28x28 input: 3x3 stem, stages of 3 blocks at 16/32/64
 channels, the parameter-free option-A shortcut (stride-2 subsampling plus zero channels), batch norm, global average
 pooling, linear classifier; He (fan-out) initialisation. Recipe: global batch 128 split over the processes, SGD with
-Nesterov momentum 0.9, weight decay 5e-4 on conv and linear weights only, learning rate 0.1 for batch 128 with one
-epoch of linear warmup then linear decay to zero, pixels standardised by the training set's mean and std, no
-augmentation. Requires Debian's python3-torch (PyTorch 1.13 on bookworm).
+Nesterov momentum 0.9, weight decay 5e-4 on conv and linear weights only, learning rate 0.1 for batch 128 with a
+linear warmup then linear decay to zero, pixels standardised by the training set's mean and std, no augmentation.
+Warmup and label smoothing follow `distributed train`'s defaults for the epoch count (RecipePolicy): 0.3 epochs and
+0.1 for runs of up to 4 epochs, 1 epoch and 0 for longer ones; --warmup-epochs and --label-smoothing override them.
+Requires Debian's python3-torch (PyTorch 1.13 on bookworm).
 """
 import argparse, gzip, os, statistics, struct, sys, time
 
@@ -92,10 +94,10 @@ def worker(rank, args, port):
     per_rank = args.batch // args.processes
     steps_per_epoch = len(train_x) // args.batch
     total = args.max_steps or steps_per_epoch * args.epochs
-    warmup = steps_per_epoch
+    warmup = round(args.warmup_epochs * steps_per_epoch)
 
     def lr_at(step):
-        if step < warmup:
+        if warmup > 0 and step < warmup:
             return args.lr * (step + 1) / warmup
         return args.lr * max(0.0, (total - step) / max(1, total - warmup))
 
@@ -111,7 +113,7 @@ def worker(rank, args, port):
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step)
             optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(train_x[batch]), train_y[batch])
+            loss = F.cross_entropy(model(train_x[batch]), train_y[batch], label_smoothing=args.label_smoothing)
             loss.backward()
             optimizer.step()
             times.append(time.perf_counter() - t0)
@@ -142,12 +144,23 @@ def main():
     parser.add_argument("--batch", type=int, default=128, help="global batch")
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--warmup-epochs", type=float, default=None, help="default: 0.3 for up to 4 epochs, else 1")
+    parser.add_argument("--label-smoothing", type=float, default=None, help="default: 0.1 for up to 4 epochs, else 0")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (throughput only, no evaluation)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--port", type=int, default=29517)
     args = parser.parse_args()
     if args.processes < 1 or args.threads < 1 or args.batch % args.processes:
         sys.exit("error: --processes and --threads must be >= 1 and --batch divisible by --processes")
+    short = args.epochs <= 4  # distributed train's RecipePolicy.ShortRunMaxEpochs
+    if args.warmup_epochs is None:
+        args.warmup_epochs = 0.3 if short else 1.0
+    if args.label_smoothing is None:
+        args.label_smoothing = 0.1 if short else 0.0
+    if not 0 <= args.warmup_epochs <= args.epochs:
+        sys.exit(f"error: --warmup-epochs {args.warmup_epochs} must be between 0 and --epochs ({args.epochs})")
+    if not 0 <= args.label_smoothing < 1:
+        sys.exit(f"error: --label-smoothing {args.label_smoothing} must be in [0, 1)")
     mp.spawn(worker, args=(args, args.port), nprocs=args.processes, join=True)
 
 

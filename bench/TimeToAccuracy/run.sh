@@ -27,7 +27,7 @@ done
 "$ROOT/scripts/setup.sh" >/dev/null
 dotnet build -c Release "$ROOT/src/Cli" -v quiet -nologo >/dev/null
 mkdir -p "$OUT"
-echo "$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; options: ${*:-(defaults)}" | tee "$OUT/machine.txt"
+echo "$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; options: ${*:-(defaults)}" | tee -a "$OUT/machine.txt"
 IFS=, read -ra SEED_LIST <<<"$SEEDS"
 for seed in "${SEED_LIST[@]}"; do
   run=$OUT/seed-$seed

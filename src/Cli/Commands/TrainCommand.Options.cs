@@ -42,8 +42,13 @@ public static partial class TrainCommand
     { Description = "Peak learning rate for a global batch of 128; scaled linearly for other batch sizes.", DefaultValueFactory = _ => 0.1 };
     private static readonly Option<string> ScheduleOption = new("--schedule")
     { Description = "After warmup: linear (to zero), cosine or constant.", DefaultValueFactory = _ => "linear" };
-    private static readonly Option<double> WarmupOption = new("--warmup-epochs")
-    { Description = "Linear warmup length in epochs.", DefaultValueFactory = _ => 1.0 };
+    // No default value: unset, it depends on --epochs (RecipePolicy), as --augment auto does.
+    private static readonly Option<double?> WarmupOption = new("--warmup-epochs")
+    {
+        CustomParser = OptionalNumber,
+        Description = $"Linear warmup length in epochs (default {RecipePolicy.ShortRunWarmupEpochs} for runs of up to {RecipePolicy.ShortRunMaxEpochs} epochs, " +
+            $"{RecipePolicy.WarmupEpochs} for longer ones; on --resume, the checkpoint's).",
+    };
     private static readonly Option<double> MomentumOption = new("--momentum")
     { Description = "SGD momentum (Nesterov).", DefaultValueFactory = _ => 0.9 };
     private static readonly Option<double> WeightDecayOption = new("--weight-decay")
@@ -60,11 +65,12 @@ public static partial class TrainCommand
             "short runs are still underfitting, where augmentation only slows the fit).",
         DefaultValueFactory = _ => "auto",
     };
-    private static readonly Option<double> LabelSmoothingOption = new("--label-smoothing")
+    private static readonly Option<double?> LabelSmoothingOption = new("--label-smoothing")
     {
+        CustomParser = OptionalNumber,
         Description = "Label smoothing ε: train against (1 - ε) on the true class and ε spread over all classes (0: plain cross-entropy; " +
-            "the test loss stays plain).",
-        DefaultValueFactory = _ => 0.0,
+            $"the test loss stays plain). Default {RecipePolicy.ShortRunLabelSmoothing} for runs of up to {RecipePolicy.ShortRunMaxEpochs} epochs, " +
+            $"{RecipePolicy.LabelSmoothing} for longer ones; on --resume, the checkpoint's.",
     };
     private static readonly Option<bool> TestFlipOption = new("--test-flip")
     { Description = "Score each test image by the mean of its logits and those of its mirror image (one more forward pass per test image)." };
@@ -154,6 +160,22 @@ public static partial class TrainCommand
     };
     private static readonly Option<bool> InsecureOption = new("--insecure")
     { Description = "With --cluster: allow a non-loopback --hostname without TLS (Cluster:AllowInsecure); warned about on every start." };
+
+
+    /// <summary>Parses an option with no default value, so that its message names a number rather than System.Nullable`1.</summary>
+    private static double? OptionalNumber(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        var name = (result.Parent as System.CommandLine.Parsing.OptionResult)?.Option.Name ?? "option";
+        if (result.Tokens.Count != 1)
+        {
+            result.AddError($"{name} takes one number.");
+            return null;
+        }
+        var text = result.Tokens[0].Value;
+        if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)) return value;
+        result.AddError($"{name} '{text}' is not a number.");
+        return null;
+    }
 
     private static IEnumerable<Option> AllOptions() =>
     [

@@ -49,6 +49,7 @@ public static partial class TrainCommand
         Option<int> o => result.GetValue(o),
         Option<long> o => result.GetValue(o),
         Option<double> o => result.GetValue(o),
+        Option<double?> o => result.GetValue(o),
         Option<float> o => result.GetValue(o),
         Option<bool> o => result.GetValue(o),
         _ => throw new InvalidOperationException(option.Name),
@@ -110,7 +111,7 @@ public static partial class TrainCommand
         if (batch < 1) throw new ArgumentException($"--batch-size {batch} must be at least 1");
         var lr = Get<double>(LrOption);
         if (!(lr > 0) || !double.IsFinite(lr)) throw new ArgumentException($"--lr {lr} must be a positive number");
-        var warmup = Get<double>(WarmupOption);
+        var (warmup, labelSmoothing) = RecipePolicy.Resolve(Get<double?>(WarmupOption), Get<double?>(LabelSmoothingOption), epochs);
         if (!(warmup >= 0) || warmup > epochs) throw new ArgumentException($"--warmup-epochs {warmup} must be between 0 and --epochs ({epochs})");
         var momentum = Get<double>(MomentumOption);
         if (!(momentum >= 0 && momentum < 1)) throw new ArgumentException($"--momentum {momentum} must be in [0, 1)");
@@ -150,7 +151,6 @@ public static partial class TrainCommand
         if (model.Validate() is { } problem) throw new ArgumentException($"--depth/--width/--residual-scale: {problem}");
         var augmentation = AugmentationPolicy.Resolve(Get<string>(AugmentOption), Get<bool>(NoAugmentOption), epochs);
         var data = new DataSpec(dataset, dataPath, augmentation.CropPadding, augmentation.HorizontalFlip, trainLimit, testLimit);
-        var labelSmoothing = Get<double>(LabelSmoothingOption);
         if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new ArgumentException($"--label-smoothing {labelSmoothing} must be in [0, 1)");
         var seed = Get<int>(SeedOption);
         var plan = new TrainingPlan(epochs, batch, seed,
@@ -195,9 +195,10 @@ public static partial class TrainCommand
         var output = job.OutputDirectory!;
         await using var node = await TrainingNode.StartAsync(setup.Cluster, job, cancellationToken, setup.Faults);
         Console.WriteLine($"Training {job.Model.Name} on {job.Data.Name} with {node.Workers.Description}, " +
-            $"global batch {job.Plan.GlobalBatch}, peak lr {job.Plan.Schedule.PeakLearningRate:G4}, {job.Plan.Epochs} epochs, " +
+            $"global batch {job.Plan.GlobalBatch}, peak lr {job.Plan.Schedule.PeakLearningRate:G4} after {job.Plan.Schedule.WarmupEpochs:G3} warmup epochs, {job.Plan.Epochs} epochs, " +
             $"augmentation {AugmentationName(job.Data)}, seed {job.Plan.Seed}" +
             (job.LabelSmoothing > 0 ? $", label smoothing {job.LabelSmoothing:G3}" : "") + (job.FlipAveragedEvaluation ? ", test-time flip averaging" : ""));
+        if (setup.Resume is null && ShortRunRecipeLine(parse, job) is { } recipe) Console.WriteLine(recipe);
         if (setup.Resume is { } resume)
             Console.WriteLine($"Resuming from {setup.ResumePath} at step {resume.Header.Step} (epoch {resume.Header.Epoch + 1})");
         Console.WriteLine($"Output: {Path.GetFullPath(output)}");
@@ -328,6 +329,15 @@ public static partial class TrainCommand
         }
     }
 
+    /// <summary>Says where the short-run defaults came from when the command line left warmup or label smoothing unset.</summary>
+    private static string? ShortRunRecipeLine(ParseResult parse, TrainingJob job)
+    {
+        if (!RecipePolicy.IsShortRun(job.Plan.Epochs)) return null;
+        if (parse.GetValue(WarmupOption) is not null && parse.GetValue(LabelSmoothingOption) is not null) return null;
+        return $"Recipe: runs of up to {RecipePolicy.ShortRunMaxEpochs} epochs default to a {RecipePolicy.ShortRunWarmupEpochs:G3}-epoch warmup and " +
+            $"label smoothing {RecipePolicy.ShortRunLabelSmoothing:G3} (--warmup-epochs {RecipePolicy.WarmupEpochs:G3} --label-smoothing 0 for the long-run recipe)";
+    }
+
     /// <summary>How this invocation runs, beyond the job itself: cluster or one process, checkpoints, resume.</summary>
     private sealed record RunSetup(ClusterSettings? Cluster, CheckpointSchedule Checkpoints, int KeepCheckpoints, Checkpoint? Resume, string? ResumePath,
         IReadOnlyDictionary<string, FaultPlan>? Faults = null);
@@ -380,6 +390,11 @@ public static partial class TrainCommand
         if (resumePath is not null)
         {
             resume = Checkpoint.Read(resumePath);
+            // A run resumes with the recipe it started with: an option left unset takes the checkpoint's value, not
+            // today's default for this --epochs (RecipePolicy), so a checkpoint from before a default changed still resumes.
+            if (parse.GetValue(WarmupOption) is null)
+                job = job with { Plan = job.Plan with { Schedule = job.Plan.Schedule with { WarmupEpochs = resume.Header.WarmupEpochs } } };
+            if (parse.GetValue(LabelSmoothingOption) is null) job = job with { LabelSmoothing = resume.Header.LabelSmoothing };
             var differences = resume.Header.DifferencesFrom(job, RunModel.Build(job.Model, job.Plan.Seed).InitialState.Length,
                 cluster is null ? LocalData(job, resumePath) : null);
             if (differences.Count > 0)

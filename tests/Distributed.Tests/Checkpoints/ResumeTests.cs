@@ -163,6 +163,27 @@ public sealed class ResumeTests : IDisposable
     }
 
     [Fact]
+    public async Task On_resume_an_unset_warmup_or_label_smoothing_is_the_checkpoints_not_the_default_for_the_epochs()
+    {
+        // The checkpoint's run: 2 epochs, warmup 0.5, ε = 0; the default for 2 epochs today is warmup 0.3, ε = 0.1.
+        var directory = Path.Combine(_directory, "recipe");
+        FakeCheckpoint(Job(directory)).Write(directory);
+        string[] same = ["train", "--resume", directory, "--depth", "8", "--dataset", "synthetic", "--train-limit", "512", "--test-limit", "64",
+            "--epochs", "2", "--batch-size", "32", "--seed", "5", "--workers", "2"];
+        // The fake state does not fit the model, so each attempt is refused: what matters is which settings it names.
+        var (code, output) = await RunCliAsync(same);
+        Assert.Equal(2, code);
+        Assert.Contains("state length", output);
+        Assert.DoesNotContain("--warmup-epochs", output);
+        Assert.DoesNotContain("--label-smoothing", output);
+
+        (code, output) = await RunCliAsync([.. same, "--warmup-epochs", "0.3", "--label-smoothing", "0.1"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--warmup-epochs: checkpoint 0.5, this run 0.3", output);
+        Assert.Contains("--label-smoothing: checkpoint 0, this run 0.1", output);
+    }
+
+    [Fact]
     public async Task The_command_line_refuses_a_corrupt_checkpoint_naming_the_file()
     {
         var directory = Path.Combine(_directory, "corrupt");

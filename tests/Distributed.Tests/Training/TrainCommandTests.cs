@@ -97,8 +97,25 @@ public sealed class TrainCommandTests
         Assert.Equal(0.1, job.LabelSmoothing);
         Assert.True(job.FlipAveragedEvaluation);
         var defaults = TrainCommand.Parse();
-        Assert.Equal(0, defaults.LabelSmoothing);
         Assert.False(defaults.FlipAveragedEvaluation);
+    }
+
+    [Theory]
+    [InlineData("", 0.3, 0.1)]
+    [InlineData("--epochs 1", 0.3, 0.1)]
+    [InlineData("--epochs 4", 0.3, 0.1)]
+    [InlineData("--epochs 5", 1.0, 0.0)]
+    [InlineData("--epochs 15", 1.0, 0.0)]
+    [InlineData("--warmup-epochs 1", 1.0, 0.1)]
+    [InlineData("--label-smoothing 0", 0.3, 0.0)]
+    [InlineData("--warmup-epochs 1 --label-smoothing 0", 1.0, 0.0)]
+    [InlineData("--epochs 15 --warmup-epochs 0.3 --label-smoothing 0.1", 0.3, 0.1)]
+    public void Runs_of_up_to_four_epochs_default_to_a_short_warmup_and_label_smoothing_and_a_value_given_wins(
+        string arguments, double warmupEpochs, double labelSmoothing)
+    {
+        var job = TrainCommand.Parse(arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(warmupEpochs, job.Plan.Schedule.WarmupEpochs);
+        Assert.Equal(labelSmoothing, job.LabelSmoothing);
     }
 
     [Theory]
@@ -107,6 +124,10 @@ public sealed class TrainCommandTests
     [InlineData("--label-smoothing 1", "--label-smoothing 1 must be in [0, 1)")]
     [InlineData("--label-smoothing -0.1", "--label-smoothing -0.1 must be in [0, 1)")]
     [InlineData("--augment on --no-augment", "--no-augment contradicts --augment on")]
+    [InlineData("--warmup-epochs -0.5", "--warmup-epochs -0.5 must be between 0 and --epochs (3)")]
+    [InlineData("--epochs 2 --warmup-epochs 3", "--warmup-epochs 3 must be between 0 and --epochs (2)")]
+    [InlineData("--warmup-epochs abc", "--warmup-epochs 'abc' is not a number")]
+    [InlineData("--label-smoothing 1e", "--label-smoothing '1e' is not a number")]
     [InlineData("--depth 21", "depth 21")]
     [InlineData("--model dense", "--model 'dense'")]
     [InlineData("--norm layer", "--norm 'layer'")]
