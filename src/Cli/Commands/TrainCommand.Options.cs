@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using Distributed.Coordinator;
 using Distributed.Model.Data;
 using Distributed.Training.Checkpoints;
@@ -161,18 +163,17 @@ public static partial class TrainCommand
     private static readonly Option<bool> InsecureOption = new("--insecure")
     { Description = "With --cluster: allow a non-loopback --hostname without TLS (Cluster:AllowInsecure); warned about on every start." };
 
-
     /// <summary>Parses an option with no default value, so that its message names a number rather than System.Nullable`1.</summary>
-    private static double? OptionalNumber(System.CommandLine.Parsing.ArgumentResult result)
+    private static double? OptionalNumber(ArgumentResult result)
     {
-        var name = (result.Parent as System.CommandLine.Parsing.OptionResult)?.Option.Name ?? "option";
+        var name = (result.Parent as OptionResult)?.Option.Name ?? "option";
         if (result.Tokens.Count != 1)
         {
             result.AddError($"{name} takes one number.");
             return null;
         }
         var text = result.Tokens[0].Value;
-        if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)) return value;
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)) return value;
         result.AddError($"{name} '{text}' is not a number.");
         return null;
     }

@@ -329,13 +329,19 @@ public static partial class TrainCommand
         }
     }
 
-    /// <summary>Says where the short-run defaults came from when the command line left warmup or label smoothing unset.</summary>
-    private static string? ShortRunRecipeLine(ParseResult parse, TrainingJob job)
+    /// <summary>
+    /// Names the values of a run of up to <see cref="RecipePolicy.ShortRunMaxEpochs"/> epochs that came from the short-run
+    /// defaults rather than the command line, and how to get the long-run recipe; null when there are none.
+    /// </summary>
+    public static string? ShortRunRecipeLine(ParseResult parse, TrainingJob job)
     {
         if (!RecipePolicy.IsShortRun(job.Plan.Epochs)) return null;
-        if (parse.GetValue(WarmupOption) is not null && parse.GetValue(LabelSmoothingOption) is not null) return null;
-        return $"Recipe: runs of up to {RecipePolicy.ShortRunMaxEpochs} epochs default to a {RecipePolicy.ShortRunWarmupEpochs:G3}-epoch warmup and " +
-            $"label smoothing {RecipePolicy.ShortRunLabelSmoothing:G3} (--warmup-epochs {RecipePolicy.WarmupEpochs:G3} --label-smoothing 0 for the long-run recipe)";
+        var defaulted = new List<string>();
+        if (parse.GetValue(WarmupOption) is null) defaulted.Add($"a {job.Plan.Schedule.WarmupEpochs:G3}-epoch warmup");
+        if (parse.GetValue(LabelSmoothingOption) is null) defaulted.Add($"label smoothing {job.LabelSmoothing:G3}");
+        if (defaulted.Count == 0) return null;
+        return $"Recipe: {string.Join(" and ", defaulted)}, the default{(defaulted.Count > 1 ? "s" : "")} for runs of up to {RecipePolicy.ShortRunMaxEpochs} " +
+            $"epochs (--warmup-epochs {RecipePolicy.WarmupEpochs:G3} --label-smoothing {RecipePolicy.LabelSmoothing:G3}: the long-run recipe)";
     }
 
     /// <summary>How this invocation runs, beyond the job itself: cluster or one process, checkpoints, resume.</summary>

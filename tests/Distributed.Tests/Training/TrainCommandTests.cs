@@ -119,6 +119,20 @@ public sealed class TrainCommandTests
     }
 
     [Theory]
+    [InlineData("", "Recipe: a 0.3-epoch warmup and label smoothing 0.1, the defaults for runs of up to 4 epochs")]
+    [InlineData("--label-smoothing 0", "Recipe: a 0.3-epoch warmup, the default for runs of up to 4 epochs")]
+    [InlineData("--epochs 4 --warmup-epochs 0.5", "Recipe: label smoothing 0.1, the default for runs of up to 4 epochs")]
+    [InlineData("--warmup-epochs 0.3 --label-smoothing 0.1", null)]
+    [InlineData("--epochs 5", null)]
+    public void A_run_says_which_of_its_values_came_from_the_short_run_defaults(string arguments, string? expected)
+    {
+        var args = arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var line = TrainCommand.ShortRunRecipeLine(TrainCommand.Create().Parse(args), TrainCommand.Parse(args));
+        if (expected is null) Assert.Null(line);
+        else Assert.StartsWith(expected, line);
+    }
+
+    [Theory]
     [InlineData("--augment sideways", "--augment 'sideways' is not one of: auto, on, flip, off")]
     [InlineData("--augment flip --no-augment", "--no-augment contradicts --augment flip")]
     [InlineData("--label-smoothing 1", "--label-smoothing 1 must be in [0, 1)")]
