@@ -23,15 +23,26 @@ public static partial class TrainCommand
     private static readonly Option<bool> ZeroInitOption = new("--zero-init-last-norm")
     { Description = "Start each residual block as the identity by zeroing its last normalization scale." };
     private static readonly Option<string> PrecisionOption = new("--precision")
-    { Description = "Worker compute: fp32, or bf16 (convolutions and classifier in bfloat16; normalization, loss and the parameter server's weights stay fp32).", DefaultValueFactory = _ => "fp32" };
+    {
+        Description = "Worker compute: fp32, bf16 (convolutions and classifier in bfloat16; normalization, loss and the parameter server's weights " +
+            "stay fp32), or auto: bf16 where this CPU has AVX512-BF16 or AMX-BF16 units, fp32 elsewhere (ComputePolicy). " +
+            "With --cluster, the coordinator's CPU decides.",
+        DefaultValueFactory = _ => ComputePolicy.Auto,
+    };
     private static readonly Option<string> CompressOption = new("--compress")
     {
         Description = "Gradients workers push: none (fp32), fp16 or bf16 (rounded to 16 bits with error feedback, half the bytes between nodes; " +
             "running statistics stay fp32). See docs/compression.md.",
         DefaultValueFactory = _ => "none",
     };
-    private static readonly Option<bool> ChannelsLastOption = new("--channels-last")
-    { Description = "Workers run convolutions with channels-last (NHWC) strides." };
+    // No default value: unset, it follows the precision (ComputePolicy).
+    private static readonly Option<bool?> ChannelsLastOption = new("--channels-last")
+    {
+        Arity = ArgumentArity.ZeroOrOne,
+        CustomParser = OptionalSwitch,
+        Description = "Workers run convolutions with channels-last (NHWC) strides: --channels-last, --channels-last true|false " +
+            "(default: on with bf16, off with fp32; on --resume, the checkpoint's).",
+    };
     private static readonly Option<int> WorkersOption = new("--workers")
     { Description = "In-process workers (default: one per core, each with one thread).", DefaultValueFactory = _ => Environment.ProcessorCount };
     private static readonly Option<int> ThreadsOption = new("--threads-per-worker")
@@ -175,6 +186,17 @@ public static partial class TrainCommand
         var text = result.Tokens[0].Value;
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)) return value;
         result.AddError($"{name} '{text}' is not a number.");
+        return null;
+    }
+
+    /// <summary>Parses a switch that also takes true or false, and is null when not given.</summary>
+    private static bool? OptionalSwitch(ArgumentResult result)
+    {
+        var name = (result.Parent as OptionResult)?.Option.Name ?? "option";
+        if (result.Tokens.Count == 0) return true;
+        var text = result.Tokens[0].Value;
+        if (bool.TryParse(text, out var value)) return value;
+        result.AddError($"{name} '{text}' is not true or false.");
         return null;
     }
 

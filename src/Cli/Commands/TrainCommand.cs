@@ -16,6 +16,7 @@ using Distributed.Protocol;
 using Microsoft.Extensions.Hosting;
 using Distributed.Observability;
 using Distributed.Model.Nets;
+using Distributed.Model.Runtime;
 using Distributed.Worker;
 using Distributed.Worker.Faults;
 
@@ -52,6 +53,7 @@ public static partial class TrainCommand
         Option<double?> o => result.GetValue(o),
         Option<float> o => result.GetValue(o),
         Option<bool> o => result.GetValue(o),
+        Option<bool?> o => result.GetValue(o),
         _ => throw new InvalidOperationException(option.Name),
     };
 
@@ -75,12 +77,7 @@ public static partial class TrainCommand
             "none" => NormKind.None,
             var other => throw new ArgumentException($"--norm '{other}' is not one of: batch, group, none"),
         };
-        var precision = Get<string>(PrecisionOption).ToLowerInvariant() switch
-        {
-            "fp32" => Precision.Float32,
-            "bf16" => Precision.BFloat16,
-            var other => throw new ArgumentException($"--precision '{other}' is not one of: fp32, bf16"),
-        };
+        var (precision, channelsLast) = ComputePolicy.Resolve(Get<string>(PrecisionOption), (bool?)value(ChannelsLastOption), Bf16Hardware.OnThisCpu);
         var compression = Get<string>(CompressOption).ToLowerInvariant() switch
         {
             "none" => GradientCompression.None,
@@ -147,7 +144,7 @@ public static partial class TrainCommand
         if (dataset == DatasetCatalog.Cifar10Name && dataPath is null) throw new ArgumentException("--dataset cifar10 needs --data DIR (the folder with data_batch_*.bin)");
 
         var model = new ModelSpec(architecture, Get<int>(DepthOption), Get<int>(WidthOption), norm, channels, height, width, 10,
-            Get<float>(ResidualScaleOption), Get<bool>(ZeroInitOption), precision, Get<bool>(ChannelsLastOption));
+            Get<float>(ResidualScaleOption), Get<bool>(ZeroInitOption), precision, channelsLast);
         if (model.Validate() is { } problem) throw new ArgumentException($"--depth/--width/--residual-scale: {problem}");
         var augmentation = AugmentationPolicy.Resolve(Get<string>(AugmentOption), Get<bool>(NoAugmentOption), epochs);
         var data = new DataSpec(dataset, dataPath, augmentation.CropPadding, augmentation.HorizontalFlip, trainLimit, testLimit);
@@ -199,6 +196,8 @@ public static partial class TrainCommand
             $"augmentation {AugmentationName(job.Data)}, seed {job.Plan.Seed}" +
             (job.LabelSmoothing > 0 ? $", label smoothing {job.LabelSmoothing:G3}" : "") + (job.FlipAveragedEvaluation ? ", test-time flip averaging" : ""));
         if (setup.Resume is null && ShortRunRecipeLine(parse, job) is { } recipe) Console.WriteLine(recipe);
+        Console.WriteLine(ComputePolicy.Describe(job.Model.Precision, job.Model.ChannelsLast,
+            automatic: IsAutomaticPrecision(parse, setup.Resume is not null), Bf16Hardware.Units));
         if (setup.Resume is { } resume)
             Console.WriteLine($"Resuming from {setup.ResumePath} at step {resume.Header.Step} (epoch {resume.Header.Epoch + 1})");
         Console.WriteLine($"Output: {Path.GetFullPath(output)}");
@@ -344,6 +343,11 @@ public static partial class TrainCommand
             $"epochs (--warmup-epochs {RecipePolicy.WarmupEpochs:G3} --label-smoothing {RecipePolicy.LabelSmoothing:G3}: the long-run recipe)";
     }
 
+    /// <summary>Whether --precision auto chose this run's precision: not when it was given, nor when a resumed run took its checkpoint's.</summary>
+    private static bool IsAutomaticPrecision(ParseResult parse, bool resumed) =>
+        string.Equals(parse.GetValue(PrecisionOption), ComputePolicy.Auto, StringComparison.OrdinalIgnoreCase)
+        && !(resumed && parse.GetResult(PrecisionOption) is null or { Implicit: true });
+
     /// <summary>How this invocation runs, beyond the job itself: cluster or one process, checkpoints, resume.</summary>
     private sealed record RunSetup(ClusterSettings? Cluster, CheckpointSchedule Checkpoints, int KeepCheckpoints, Checkpoint? Resume, string? ResumePath,
         IReadOnlyDictionary<string, FaultPlan>? Faults = null);
@@ -401,6 +405,12 @@ public static partial class TrainCommand
             if (parse.GetValue(WarmupOption) is null)
                 job = job with { Plan = job.Plan with { Schedule = job.Plan.Schedule with { WarmupEpochs = resume.Header.WarmupEpochs } } };
             if (parse.GetValue(LabelSmoothingOption) is null) job = job with { LabelSmoothing = resume.Header.LabelSmoothing };
+            // The same for what workers compute in (ComputePolicy): a run started in fp32, before bf16 became the
+            // default on this CPU, or on another machine, continues in fp32.
+            if (parse.GetResult(PrecisionOption) is null or { Implicit: true })
+                job = job with { Model = job.Model with { Precision = resume.Header.Model.Precision } };
+            if (parse.GetValue(ChannelsLastOption) is null)
+                job = job with { Model = job.Model with { ChannelsLast = resume.Header.Model.ChannelsLast } };
             var differences = resume.Header.DifferencesFrom(job, RunModel.Build(job.Model, job.Plan.Seed).InitialState.Length,
                 cluster is null ? LocalData(job, resumePath) : null);
             if (differences.Count > 0)

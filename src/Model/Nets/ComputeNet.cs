@@ -114,7 +114,18 @@ public sealed class ComputeNet : IDisposable
     }
 
     /// <summary>NHWC strides under the NCHW shape; TorchSharp 0.107 has no memory_format argument to contiguous().</summary>
-    public static Tensor ChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+    public static Tensor ChannelsLast(Tensor x)
+    {
+        var nhwc = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+        if (x.shape[1] != 1) return nhwc;
+        // One channel (Fashion-MNIST images, the stem's weights): the permuted tensor is already contiguous, so
+        // contiguous() keeps the NCHW strides (channel stride H·W) and libtorch reads the tensor as NCHW. The stem
+        // then ran NCHW, and since a residual sum takes its first operand's layout, so did the whole residual
+        // stream: mixed-layout adds and serial batch-norm backward made channels-last 21–40 % slower
+        // (bench/README.md). The same memory with channel stride 1 is unambiguously NHWC.
+        var (height, width) = (x.shape[2], x.shape[3]);
+        return nhwc.as_strided(x.shape, [height * width, 1, width, 1]);
+    }
 
     public void Dispose()
     {

@@ -46,6 +46,50 @@ public sealed class ComputeNetTests
         Assert.True(CosineSimilarity(referenceGradient, gradient) > 0.95, message);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(16)]
+    public void ChannelsLast_gives_NHWC_strides_and_the_same_values_for_any_channel_count(int channels)
+    {
+        using var scope = NewDisposeScope();
+        var x = arange(2 * channels * 4 * 5, dtype: ScalarType.Float32).reshape(2, channels, 4, 5);
+        var nhwc = ComputeNet.ChannelsLast(x);
+        Assert.Equal([4 * 5 * channels, 1, 5 * channels, channels], nhwc.stride());
+        Assert.Equal(x.shape, nhwc.shape);
+        Assert.Equal(0f, (nhwc - x).abs().max().item<float>());
+    }
+
+    /// <summary>
+    /// With one-channel images the stem once ran NCHW (its input and weights kept NCHW strides), and every residual sum
+    /// after it took that layout, which made channels-last slower than NCHW (bench/README.md). Each block's output has
+    /// to come out NHWC for the layout to pay.
+    /// </summary>
+    [Theory]
+    [InlineData(Precision.Float32)]
+    [InlineData(Precision.BFloat16)]
+    public void A_channels_last_copy_keeps_every_block_output_in_NHWC_from_one_channel_images(Precision precision)
+    {
+        using var replica = new FlatReplica(Spec with { Precision = precision, ChannelsLast = true }, 3);
+        using var net = new ComputeNet(replica);
+        var strides = new List<(long Channels, long[] Stride)>();
+        var hooks = net.Model.Blocks
+            .Select(block => block.register_forward_hook((_, _, output) =>
+            {
+                strides.Add((output.shape[1], output.stride()));
+                return output;
+            }))
+            .ToList();
+        using var scope = NewDisposeScope();
+        net.Model.train();
+        net.Forward(randn(4, 1, 28, 28));
+        foreach (var hook in hooks) hook.remove();
+
+        Assert.Equal(net.Model.Blocks.Count(), strides.Count);
+        Assert.All(strides, s => Assert.True(s.Stride[1] == 1 && s.Stride[3] == s.Channels,
+            $"block output with {s.Channels} channels has strides ({string.Join(", ", s.Stride)}), not NHWC"));
+    }
+
     /// <summary>Runs <paramref name="steps"/> steps on the same data (reloading changed weights in between) and returns the last gradient and the state.</summary>
     private static (float[] Gradient, float[] State) Step(ModelSpec spec, int steps, bool normInComputePrecision)
     {

@@ -11,11 +11,42 @@ public sealed class TrainCommandTests
     public void With_no_arguments_train_means_resnet20_on_fashion_mnist_with_in_process_workers()
     {
         var job = TrainCommand.Parse();
-        Assert.Equal(ModelSpec.ResNet20FashionMnist, job.Model);
+        // What the workers compute in depends on the CPU (ComputePolicy), the network does not.
+        Assert.Equal(ModelSpec.ResNet20FashionMnist, job.Model with { Precision = Precision.Float32, ChannelsLast = false });
         Assert.Equal("fashion-mnist", job.Data.Name);
         Assert.Equal(Environment.ProcessorCount, job.Workers);
         Assert.Equal(128, job.Plan.GlobalBatch);
         Assert.Equal(0.1, job.Plan.Schedule.PeakLearningRate, 9);
+    }
+
+    [Fact]
+    public void The_default_precision_is_bf16_with_channels_last_on_a_CPU_with_bf16_units_and_fp32_elsewhere()
+    {
+        var model = TrainCommand.Parse().Model;
+        var native = Distributed.Model.Runtime.Bf16Hardware.OnThisCpu == Distributed.Model.Runtime.Bf16Hardware.Capability.Native;
+        Assert.Equal(native ? Precision.BFloat16 : Precision.Float32, model.Precision);
+        Assert.Equal(native, model.ChannelsLast);
+    }
+
+    [Theory]
+    [InlineData("--precision fp32", Precision.Float32, false)]
+    [InlineData("--precision bf16", Precision.BFloat16, true)]
+    [InlineData("--precision bf16 --channels-last false", Precision.BFloat16, false)]
+    [InlineData("--precision fp32 --channels-last", Precision.Float32, true)]
+    [InlineData("--precision fp32 --channels-last true", Precision.Float32, true)]
+    public void Precision_and_layout_on_the_command_line_set_the_workers_compute(string arguments, Precision precision, bool channelsLast)
+    {
+        var model = TrainCommand.Parse(arguments.Split(' ')).Model;
+        Assert.Equal((precision, channelsLast), (model.Precision, model.ChannelsLast));
+    }
+
+    [Theory]
+    [InlineData("--precision fp16", "--precision 'fp16' is not one of: auto, fp32, bf16")]
+    [InlineData("--channels-last maybe", "Unrecognized command or argument 'maybe'")] // a switch takes only true or false as its value
+    public void Bad_precision_or_layout_values_are_refused_by_name(string arguments, string expected)
+    {
+        var error = Assert.Throws<ArgumentException>(() => TrainCommand.Parse(arguments.Split(' ')));
+        Assert.Contains(expected, error.Message);
     }
 
     [Fact]

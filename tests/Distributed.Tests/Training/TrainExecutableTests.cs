@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Distributed.Protocol;
 using Distributed.Training.Checkpoints;
 using Distributed.Tests.Cluster;
 
@@ -64,6 +65,36 @@ public sealed class TrainExecutableTests
             Assert.True(resumedExit == 0, $"resume exit {resumedExit}: {stderr}\n{stdout}");
             Assert.Contains($"at step {stoppedAt}", stdout);
             Assert.Equal(TotalSteps, Checkpoint.Read(output).Header.Step);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// --precision auto (the default) picks bf16 with channels-last on a CPU with bf16 units and fp32 elsewhere; a run that
+    /// started with other choices must resume with them, or it would refuse its own checkpoint (or reach other weights).
+    /// bf16 without channels-last is the default on no CPU, so this checks both halves everywhere.
+    /// </summary>
+    [Fact]
+    public async Task A_resumed_run_keeps_the_precision_and_layout_it_started_with_when_the_options_are_left_to_their_defaults()
+    {
+        var output = Directory.CreateTempSubdirectory("train-precision-").FullName;
+        string[] options = ["--depth", "8", "--epochs", "1", "--train-limit", "256", "--test-limit", "128", "--batch-size", "64",
+            "--workers", "2", "--no-dashboard", "--output", output];
+        try
+        {
+            var (exit, stdout, stderr) = await RunAsync(["train", .. options, "--precision", "bf16", "--channels-last", "false"]);
+            Assert.True(exit == 0, $"exit {exit}: {stderr}\n{stdout}");
+            Assert.Contains("Worker compute: bf16" + Environment.NewLine, stdout);
+
+            var (resumedExit, resumed, resumedErrors) = await RunAsync(["train", .. options, "--resume", output]);
+
+            Assert.True(resumedExit == 0, $"resume exit {resumedExit}: {resumedErrors}\n{resumed}");
+            Assert.Contains("Worker compute: bf16" + Environment.NewLine, resumed);
+            Assert.Equal(Precision.BFloat16, Checkpoint.Read(output).Header.Model.Precision);
+            Assert.False(Checkpoint.Read(output).Header.Model.ChannelsLast);
         }
         finally
         {
