@@ -123,8 +123,9 @@ public sealed class ComputeNet : IDisposable
         // then ran NCHW, and since a residual sum takes its first operand's layout, so did the whole residual
         // stream: mixed-layout adds and serial batch-norm backward made channels-last 21–40 % slower
         // (bench/README.md). The same memory with channel stride 1 is unambiguously NHWC.
+        // TorchSharp's as_strided takes an absolute storage offset (default 0), so a view into a larger batch passes its own.
         var (height, width) = (x.shape[2], x.shape[3]);
-        return nhwc.as_strided(x.shape, [height * width, 1, width, 1]);
+        return nhwc.as_strided(x.shape, [height * width, 1, width, 1], nhwc.storage_offset());
     }
 
     public void Dispose()
