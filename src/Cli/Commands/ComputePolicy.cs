@@ -7,8 +7,9 @@ namespace Distributed.Cli.Commands;
 /// What workers compute in when the command line does not say. On a CPU with bf16 units (AVX512-BF16 or AMX-BF16)
 /// bf16 with channels-last strides is the fastest pair measured: on a 2-core Xeon it ran 1.13–1.26× bf16 with NCHW
 /// strides and 1.53–2.10× PyTorch DDP's fp32 (2.03× at the median of 5 interleaved rounds; bench/README.md,
-/// "Channels-last, fixed"), and bf16 matched fp32's accuracy over 3 seeds. Without the units libtorch emulates bf16 13× slower, so there it is fp32 with
-/// NCHW strides, exactly the computation fp32 runs always had. A value given on the command line wins.
+/// "Channels-last, fixed"), and bf16 matched fp32's accuracy over 3 seeds. Without the units libtorch emulates bf16
+/// 13× slower, so there it is fp32 with NCHW strides, exactly the computation fp32 runs always had. A value given on
+/// the command line wins.
 /// </summary>
 public static class ComputePolicy
 {
