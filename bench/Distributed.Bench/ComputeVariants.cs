@@ -28,7 +28,10 @@ public static partial class ComputeVariants
         new("fp32, channels-last", ScalarType.Float32, true),
         new("bf16 (whole model)", ScalarType.BFloat16, false),
         new("bf16 + channels-last", ScalarType.BFloat16, true),
+        new("worker step, fp32", ScalarType.Float32, false, WorkerPath: true),
+        new("worker step, fp32, channels-last", ScalarType.Float32, true, WorkerPath: true),
         new("worker step, bf16", ScalarType.BFloat16, false, WorkerPath: true),
+        new("worker step, bf16 + channels-last", ScalarType.BFloat16, true, WorkerPath: true),
         new("worker step, bf16, norm in bf16", ScalarType.BFloat16, false, WorkerPath: true, NormInBf16: true),
     ];
 

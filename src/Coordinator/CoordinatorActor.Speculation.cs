@@ -25,7 +25,7 @@ public sealed partial class CoordinatorActor
 
     private void WatchForStragglers(RoundBook<IActorRef>.Round round)
     {
-        if (Speculating && round.Kind == WorkKind.Train) Timers.StartPeriodicTimer(SpeculationTimer, SpeculationCheck.Instance, SpeculationTick);
+        if (Speculating && round.Kind == WorkKind.Train && !IsHealthStep(round)) Timers.StartPeriodicTimer(SpeculationTimer, SpeculationCheck.Instance, SpeculationTick);
     }
 
     /// <summary>
@@ -37,7 +37,8 @@ public sealed partial class CoordinatorActor
     private void RoundShardsDone(RoundBook<IActorRef>.Round round)
     {
         Timers.Cancel(SpeculationTimer);
-        if (round.Kind != WorkKind.Train) return;
+        // A health step's shards run their probes too: their times are not what a shard normally takes.
+        if (round.Kind != WorkKind.Train || IsHealthStep(round)) return;
         _stragglers.StepFinished(round.Answered.Select(s => s.TurnaroundMilliseconds));
         foreach (var shard in round.Answered.Where(s => !s.WonByCopy)) _stragglers.OriginalFinished(shard.TurnaroundMilliseconds);
     }
@@ -50,10 +51,15 @@ public sealed partial class CoordinatorActor
 
     private void NoteLateOriginal(long round, int shard, bool finished) => _stragglers.Answered(round, shard, Sender, Now, finished);
 
-    /// <summary>Checked on the timer and whenever a shard completes (that frees a worker).</summary>
+    /// <summary>
+    /// Checked on the timer and whenever a shard completes (that frees a worker). Not on a health step: every shard
+    /// there runs a probe after its step, so one worker finishing first while the other still probes is ordinary,
+    /// and a copy (the same request, so it probes too) cannot finish first; it only keeps its worker busy into the
+    /// next step, which then starts up to a shard's time late (bench/README.md, "Health probes and speculative copies").
+    /// </summary>
     private void Speculate()
     {
-        if (!Speculating || _book.Current is not { Kind: WorkKind.Train } round || round.IsReady) return;
+        if (!Speculating || _book.Current is not { Kind: WorkKind.Train } round || round.IsReady || IsHealthStep(round)) return;
         var idle = _roster.Assignable().Where(w => w.Outstanding == 0).ToList();
         if (idle.Count == 0) return;
         var now = Now - round.StartedMilliseconds;

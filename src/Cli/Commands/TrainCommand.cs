@@ -346,7 +346,10 @@ public static partial class TrainCommand
     /// <summary>Whether --precision auto chose this run's precision: not when it was given, nor when a resumed run took its checkpoint's.</summary>
     private static bool IsAutomaticPrecision(ParseResult parse, bool resumed) =>
         string.Equals(parse.GetValue(PrecisionOption), ComputePolicy.Auto, StringComparison.OrdinalIgnoreCase)
-        && !(resumed && parse.GetResult(PrecisionOption) is null or { Implicit: true });
+        && !(resumed && !PrecisionGiven(parse));
+
+    /// <summary>Whether the command line set --precision (its default, auto, is not a choice a resumed run must follow).</summary>
+    private static bool PrecisionGiven(ParseResult parse) => parse.GetResult(PrecisionOption) is { Implicit: false };
 
     /// <summary>How this invocation runs, beyond the job itself: cluster or one process, checkpoints, resume.</summary>
     private sealed record RunSetup(ClusterSettings? Cluster, CheckpointSchedule Checkpoints, int KeepCheckpoints, Checkpoint? Resume, string? ResumePath,
@@ -407,7 +410,7 @@ public static partial class TrainCommand
             if (parse.GetValue(LabelSmoothingOption) is null) job = job with { LabelSmoothing = resume.Header.LabelSmoothing };
             // The same for what workers compute in (ComputePolicy): a run started in fp32, before bf16 became the
             // default on this CPU, or on another machine, continues in fp32.
-            if (parse.GetResult(PrecisionOption) is null or { Implicit: true })
+            if (!PrecisionGiven(parse))
                 job = job with { Model = job.Model with { Precision = resume.Header.Model.Precision } };
             if (parse.GetValue(ChannelsLastOption) is null)
                 job = job with { Model = job.Model with { ChannelsLast = resume.Header.Model.ChannelsLast } };

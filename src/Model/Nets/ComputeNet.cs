@@ -26,9 +26,10 @@ public sealed class ComputeNet : IDisposable
     /// Run normalization layers in the compute precision too (their weights and running statistics copied in and
     /// out like the rest) instead of sharing the replica's fp32 ones.
     /// </param>
-    public ComputeNet(FlatReplica replica, bool normInComputePrecision = false)
+    /// <param name="precision">Compute in this precision instead of the replica's spec's (an fp32 channels-last copy for evaluation).</param>
+    public ComputeNet(FlatReplica replica, bool normInComputePrecision = false, Precision? precision = null)
     {
-        var spec = replica.Model.Spec;
+        var spec = replica.Model.Spec with { Precision = precision ?? replica.Model.Spec.Precision };
         _dtype = spec.Precision == Precision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
         _channelsLast = spec.ChannelsLast;
         if (!IsCopy(spec))

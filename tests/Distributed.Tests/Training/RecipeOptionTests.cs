@@ -9,8 +9,9 @@ using static TorchSharp.torch;
 namespace Distributed.Tests.Training;
 
 /// <summary>
-/// Label smoothing and flip-averaged evaluation, checked against their definitions computed here by hand from the
-/// same replica and the same assembled batch (a different formula or an option that does not reach the worker fails).
+/// Label smoothing, flip-averaged evaluation and the precision evaluation runs in, checked against their definitions
+/// computed here by hand from the same replica and the same assembled batch (a different formula or an option that
+/// does not reach the worker fails).
 /// </summary>
 public sealed class RecipeOptionTests
 {
@@ -94,6 +95,49 @@ public sealed class RecipeOptionTests
         Assert.Equal(Loss(mean), averaged.LossSum, Loss(mean) * 1e-5);
         // The mirror view must matter on this data, or the checks above could not tell the two modes apart.
         Assert.NotEqual(Loss(direct), Loss(mean), 3);
+    }
+
+    /// <summary>
+    /// Evaluation reports the accuracy of the fp32 weights whatever the workers train in: a bf16 or channels-last run
+    /// evaluates in fp32 (with channels-last strides where the run has them), so its loss is the fp32 NCHW model's to
+    /// rounding, while a bf16 forward pass would be visibly off.
+    /// </summary>
+    [Theory]
+    [InlineData(Precision.BFloat16, true)]
+    [InlineData(Precision.Float32, true)]
+    [InlineData(Precision.BFloat16, false)]
+    public void Evaluation_reports_the_fp32_models_accuracy_whatever_the_workers_compute_in(Precision precision, bool channelsLast)
+    {
+        TorchRuntime.UseThreadsOnThisThread(1);
+        var state = TrainedState();
+        var samples = Enumerable.Range(0, 48).ToArray();
+        var spec = Model with { Precision = precision, ChannelsLast = channelsLast };
+        WorkCompleted evaluated;
+        using (var trainer = new ShardTrainer(new ConfigureWorker(spec, Data, Seed)))
+        {
+            var request = new WorkRequest(1, WorkKind.Evaluate, 0, 0, 0, samples, state);
+            Assert.True(trainer.TryLoadWeights(request));
+            evaluated = trainer.Run(request);
+        }
+
+        using var scope = NewDisposeScope();
+        using var replica = new FlatReplica(Model, Seed);
+        replica.LoadState(state);
+        replica.Model.eval();
+        using var noGrad = no_grad();
+        var (images, labels) = Batch(PreparedData.Get(Data).Test, samples);
+        double Loss(Tensor logits) => nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
+        var fp32 = replica.Model.forward(images);
+        using var bf16Replica = new FlatReplica(Model with { Precision = Precision.BFloat16 }, Seed);
+        bf16Replica.LoadState(state);
+        using var bf16Net = new ComputeNet(bf16Replica);
+        bf16Net.Model.eval();
+        var bf16Loss = Loss(bf16Net.Forward(images));
+
+        Assert.Equal((int)fp32.argmax(1).eq(labels).sum().item<long>(), evaluated.Correct);
+        Assert.True(Math.Abs(evaluated.LossSum - Loss(fp32)) <= Loss(fp32) * 2e-6, $"evaluated loss {evaluated.LossSum:R} vs fp32 {Loss(fp32):R}");
+        // bf16 must be distinguishable at that tolerance, or the check above could not tell fp32 from bf16 evaluation.
+        Assert.True(Math.Abs(bf16Loss - Loss(fp32)) > Loss(fp32) * 1e-5, $"bf16 loss {bf16Loss:R} vs fp32 {Loss(fp32):R}");
     }
 
     [Theory]

@@ -47,16 +47,31 @@ public sealed class SpeculativeShardTests : Akka.TestKit.Xunit2.TestKit
         }
     }
 
+    /// <summary>
+    /// On a health step every shard runs a probe after its step, and a copy is the same request, so it probes too
+    /// and cannot finish first: none is sent there, however far the straggler runs past (every step probed here).
+    /// </summary>
+    [Fact]
+    public async Task No_copy_starts_on_a_health_step()
+    {
+        var faults = FaultPlanParser.ParseByWorker(["worker-1:slow=20x"], ["worker-0", "worker-1", "worker-2"]);
+
+        var outcome = await TrainAsync(speculate: true, faults, healthEvery: 1);
+
+        Assert.All(outcome.Workers, w => Assert.Equal(0, w.SpeculativeCopies));
+        Assert.Equal(Steps, outcome.Finished!.Steps);
+    }
+
     private const int Steps = 10;
     private const int Batch = 48;
 
-    private async Task<TrainingOutcome> TrainAsync(bool speculate, IReadOnlyDictionary<string, FaultPlan> faults)
+    private async Task<TrainingOutcome> TrainAsync(bool speculate, IReadOnlyDictionary<string, FaultPlan> faults, int healthEvery = 0)
     {
         var job = new TrainingJob(
             new ModelSpec(Architecture.Residual, 8, 1, NormKind.Batch, 1, 28, 28, 10),
             new DataSpec("synthetic", null, 0, false, TrainLimit: 5 * Batch, TestLimit: 10),
             new TrainingPlan(Epochs: 2, GlobalBatch: Batch, Seed: 3, new LearningRateSchedule(0.05, ScheduleKind.Constant, 0),
-                MinimumWorkers: 3, ShardTimeout: TimeSpan.FromMinutes(2), MaxSteps: Steps, EvaluateEachEpoch: false) { Speculate = speculate },
+                MinimumWorkers: 3, ShardTimeout: TimeSpan.FromMinutes(2), MaxSteps: Steps, EvaluateEachEpoch: false, HealthEvery: healthEvery) { Speculate = speculate },
             new SgdSettings(0.9, true, 5e-4), Workers: 3, ThreadsPerWorker: 1, OutputDirectory: null);
         var outcome = await TrainingRun.RunAsync(Sys, job, new RecordingObserver(), InProcessWorkers.Of(job, faults), CancellationToken.None);
         Assert.True(outcome.Succeeded, outcome.Failed?.Reason);
