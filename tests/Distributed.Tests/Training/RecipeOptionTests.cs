@@ -67,20 +67,11 @@ public sealed class RecipeOptionTests
         TorchRuntime.UseThreadsOnThisThread(1);
         var state = TrainedState();
         var samples = Enumerable.Range(0, 48).ToArray();
-        WorkCompleted Evaluate(bool flip)
-        {
-            using var trainer = new ShardTrainer(new ConfigureWorker(Model, Data, Seed, FlipAveragedEvaluation: flip));
-            var request = new WorkRequest(1, WorkKind.Evaluate, 0, 0, 0, samples, state);
-            Assert.True(trainer.TryLoadWeights(request));
-            return trainer.Run(request);
-        }
-        var plain = Evaluate(false);
-        var averaged = Evaluate(true);
+        var plain = Evaluated(new ConfigureWorker(Model, Data, Seed), state, samples);
+        var averaged = Evaluated(new ConfigureWorker(Model, Data, Seed, FlipAveragedEvaluation: true), state, samples);
 
         using var scope = NewDisposeScope();
-        using var replica = new FlatReplica(Model, Seed);
-        replica.LoadState(state);
-        replica.Model.eval();
+        using var replica = EvaluationReplica(Model, state);
         using var noGrad = no_grad();
         var (images, labels) = Batch(PreparedData.Get(Data).Test, samples);
         var direct = replica.Model.forward(images);
@@ -111,25 +102,15 @@ public sealed class RecipeOptionTests
         TorchRuntime.UseThreadsOnThisThread(1);
         var state = TrainedState();
         var samples = Enumerable.Range(0, 48).ToArray();
-        var spec = Model with { Precision = precision, ChannelsLast = channelsLast };
-        WorkCompleted evaluated;
-        using (var trainer = new ShardTrainer(new ConfigureWorker(spec, Data, Seed)))
-        {
-            var request = new WorkRequest(1, WorkKind.Evaluate, 0, 0, 0, samples, state);
-            Assert.True(trainer.TryLoadWeights(request));
-            evaluated = trainer.Run(request);
-        }
+        var evaluated = Evaluated(new ConfigureWorker(Model with { Precision = precision, ChannelsLast = channelsLast }, Data, Seed), state, samples);
 
         using var scope = NewDisposeScope();
-        using var replica = new FlatReplica(Model, Seed);
-        replica.LoadState(state);
-        replica.Model.eval();
+        using var replica = EvaluationReplica(Model, state);
         using var noGrad = no_grad();
         var (images, labels) = Batch(PreparedData.Get(Data).Test, samples);
         double Loss(Tensor logits) => nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
         var fp32 = replica.Model.forward(images);
-        using var bf16Replica = new FlatReplica(Model with { Precision = Precision.BFloat16 }, Seed);
-        bf16Replica.LoadState(state);
+        using var bf16Replica = EvaluationReplica(Model with { Precision = Precision.BFloat16 }, state);
         using var bf16Net = new ComputeNet(bf16Replica);
         bf16Net.Model.eval();
         var bf16Loss = Loss(bf16Net.Forward(images));
@@ -148,6 +129,24 @@ public sealed class RecipeOptionTests
     {
         var error = Assert.Throws<ArgumentException>(() => new ShardTrainer(new ConfigureWorker(Model, Data, Seed, LabelSmoothing: epsilon)));
         Assert.Contains("label smoothing", error.Message);
+    }
+
+    /// <summary>What a worker configured so reports for evaluating <paramref name="samples"/> of the test set on <paramref name="state"/>.</summary>
+    private static WorkCompleted Evaluated(ConfigureWorker configuration, float[] state, int[] samples)
+    {
+        using var trainer = new ShardTrainer(configuration);
+        var request = new WorkRequest(1, WorkKind.Evaluate, 0, 0, 0, samples, state);
+        Assert.True(trainer.TryLoadWeights(request));
+        return trainer.Run(request);
+    }
+
+    /// <summary>A replica holding <paramref name="state"/>, in evaluation mode.</summary>
+    private static FlatReplica EvaluationReplica(ModelSpec spec, float[] state)
+    {
+        var replica = new FlatReplica(spec, Seed);
+        replica.LoadState(state);
+        replica.Model.eval();
+        return replica;
     }
 
     /// <summary>Weights after a few plain SGD steps: at initialization the logits are nearly uniform, where smoothing barely shows.</summary>
