@@ -282,7 +282,7 @@ public sealed partial class CoordinatorActor : ReceiveActor, IWithTimers
             else StartNextRound();
             return;
         }
-        if (_progress.EvaluatesEachEpoch)
+        if (_progress.EvaluatesAfter(round.Epoch))
         {
             StartRound(WorkKind.Evaluate, round.Epoch, TestIndices());
             PublishStatus();

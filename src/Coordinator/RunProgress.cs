@@ -59,7 +59,14 @@ public sealed class RunProgress(TrainingPlan plan, long startStep, SampleOrder o
         return epochEnds;
     }
 
-    public bool EvaluatesEachEpoch => plan.EvaluateEachEpoch && testCount > 0;
+    /// <summary>
+    /// Whether the epoch <paramref name="epoch"/> (0-based) that just ended is evaluated: every
+    /// <see cref="TrainingPlan.EvaluateEvery"/>-th epoch, and the run's last one whatever N is, so a run always ends with
+    /// its final weights' test accuracy.
+    /// </summary>
+    public bool EvaluatesAfter(int epoch) =>
+        plan.EvaluateEachEpoch && testCount > 0 &&
+        (Step >= TotalSteps || (plan.EvaluateEvery > 0 && (epoch + 1) % plan.EvaluateEvery == 0));
 
     public void Evaluated(double accuracy) => LastTestAccuracy = accuracy;
 }

@@ -87,6 +87,12 @@ public static partial class TrainCommand
     };
     private static readonly Option<bool> TestFlipOption = new("--test-flip")
     { Description = "Score each test image by the mean of its logits and those of its mirror image (one more forward pass per test image)." };
+    private static readonly Option<int> EvaluateEveryOption = new("--evaluate-every")
+    {
+        Description = "Evaluate the test set after every N-th epoch and always after the last (0: only after the last). " +
+            "Each skipped evaluation saves its time (6-9 s of ResNet-20 on 2 cores); the weights do not change.",
+        DefaultValueFactory = _ => 1,
+    };
     private static readonly Option<bool> NoAugmentOption = new("--no-augment")
     { Description = "Same as --augment off." };
     private static readonly Option<int> TrainLimitOption = new("--train-limit")
@@ -204,7 +210,7 @@ public static partial class TrainCommand
     [
         ModelOption, DepthOption, WidthOption, NormOption, ResidualScaleOption, ZeroInitOption, PrecisionOption, CompressOption, ChannelsLastOption, WorkersOption, ThreadsOption,
         EpochsOption, BatchOption, LrOption, ScheduleOption, WarmupOption, MomentumOption, WeightDecayOption, SeedOption,
-        DatasetOption, DataOption, AugmentOption, NoAugmentOption, LabelSmoothingOption, TestFlipOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption,
+        DatasetOption, DataOption, AugmentOption, NoAugmentOption, LabelSmoothingOption, TestFlipOption, EvaluateEveryOption, TrainLimitOption, TestLimitOption, MaxStepsOption, ShardTimeoutOption,
         JoinTimeoutOption, MaxShardAttemptsOption, NoSpeculateOption, StalenessOption, BackupWorkersOption, PsShardsOption, OutputOption,
     ];
 

@@ -117,6 +117,8 @@ public static partial class TrainCommand
         var trainLimit = Get<int>(TrainLimitOption);
         var testLimit = Get<int>(TestLimitOption);
         if (trainLimit < 0 || testLimit < 0) throw new ArgumentException("--train-limit and --test-limit must be >= 0");
+        var evaluateEvery = Get<int>(EvaluateEveryOption);
+        if (evaluateEvery < 0) throw new ArgumentException($"--evaluate-every {evaluateEvery} must be >= 0 (0: evaluate only after the last epoch)");
         var maxSteps = Get<long>(MaxStepsOption);
         if (maxSteps < 0) throw new ArgumentException($"--max-steps {maxSteps} must be >= 0");
         var timeout = Get<double>(ShardTimeoutOption);
@@ -159,6 +161,7 @@ public static partial class TrainCommand
             Speculate = !Get<bool>(NoSpeculateOption),
             Staleness = staleness,
             BackupWorkers = backupWorkers,
+            EvaluateEvery = evaluateEvery,
         };
         var output = (string?)value(OutputOption) ?? Path.Combine("runs", $"{model.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
         return new TrainingJob(model, data, plan, new SgdSettings(momentum, true, weightDecay), workers, threads, output)

@@ -64,8 +64,11 @@ public sealed class ConsoleReporter(TextWriter output, bool interactive, int tot
                 output.WriteLine(TableHeader + (showSkipped ? $" | {"skipped",7}" : ""));
                 _headerWritten = true;
             }
-            output.WriteLine($"{epoch.Epoch + 1,5} | {epoch.TrainLoss,10:F4} | {epoch.TrainAccuracy,9:P2} | {epoch.TestLoss,9:F4} | " +
-                $"{epoch.TestAccuracy,8:P2} | {epoch.ImagesPerSecond,7:F0} | {epoch.Seconds,8:F1} | " +
+            // An epoch skipped by --evaluate-every has no test figures (NaN): a dash, not "NaN".
+            var testLoss = double.IsFinite(epoch.TestLoss) ? epoch.TestLoss.ToString("F4") : "–";
+            var testAccuracy = double.IsFinite(epoch.TestAccuracy) ? epoch.TestAccuracy.ToString("P2") : "–";
+            output.WriteLine($"{epoch.Epoch + 1,5} | {epoch.TrainLoss,10:F4} | {epoch.TrainAccuracy,9:P2} | {testLoss,9} | " +
+                $"{testAccuracy,8} | {epoch.ImagesPerSecond,7:F0} | {epoch.Seconds,8:F1} | " +
                 $"{ProcessMemory.ResidentBytes() / 1e6,7:F0} | {ProcessMemory.LiveManagedBytes() / 1e6,7:F0}" +
                 (showSkipped ? $" | {epoch.Samples?.Skipped ?? 0,7}" : ""));
             _lastReportedTenth = -1;

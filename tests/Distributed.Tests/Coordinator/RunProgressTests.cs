@@ -36,6 +36,47 @@ public sealed class RunProgressTests
         Assert.Equal(RunProgress.Next.Finish, resumed.NextRound());
     }
 
+    [Theory]
+    [InlineData(1, new[] { 1, 2, 3, 4, 5 })]
+    [InlineData(2, new[] { 2, 4, 5 })]
+    [InlineData(3, new[] { 3, 5 })]
+    [InlineData(0, new[] { 5 })]
+    [InlineData(7, new[] { 5 })]
+    public void Evaluate_every_n_picks_every_nth_epoch_and_always_the_last(int every, int[] evaluatedEpochs)
+    {
+        var progress = Progress(epochs: 5, trainCount: 8, batch: 4, startStep: 0, evaluateEvery: every);
+        var evaluated = new List<int>();
+        while (progress.NextRound() == RunProgress.Next.TrainStep)
+        {
+            progress.StepStarting(0);
+            var epoch = progress.CurrentEpoch;
+            if (progress.StepApplied(4, 1, 1, 1) && progress.EvaluatesAfter(epoch)) evaluated.Add(epoch + 1);
+        }
+        Assert.Equal(evaluatedEpochs, evaluated);
+    }
+
+    [Fact]
+    public void A_run_cut_short_by_max_steps_is_evaluated_where_it_stops_and_a_plan_without_evaluation_never_is()
+    {
+        var plan = new TrainingPlan(5, 4, 1, new LearningRateSchedule(0.1, ScheduleKind.Constant, 0), 1, TimeSpan.FromSeconds(1), MaxSteps: 3)
+            { EvaluateEvery = 0 };
+        var progress = new RunProgress(plan, 0, new SampleOrder(8, 1, 4), testCount: 5);
+        var ends = new List<(bool End, bool Evaluated)>();
+        while (progress.NextRound() == RunProgress.Next.TrainStep)
+        {
+            progress.StepStarting(0);
+            var epoch = progress.CurrentEpoch;
+            var end = progress.StepApplied(4, 1, 1, 1);
+            ends.Add((end, end && progress.EvaluatesAfter(epoch)));
+        }
+        Assert.Equal([(false, false), (true, false), (true, true)], ends);
+
+        var silent = new RunProgress(plan with { EvaluateEachEpoch = false, MaxSteps = 0 }, 0, new SampleOrder(8, 1, 4), testCount: 5);
+        while (silent.NextRound() == RunProgress.Next.TrainStep) silent.StepApplied(4, 1, 1, 1);
+        Assert.False(silent.EvaluatesAfter(4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => plan with { EvaluateEvery = -1 });
+    }
+
     [Fact]
     public void The_epoch_tally_counts_samples_loss_and_accuracy_and_its_images_per_second()
     {
@@ -48,9 +89,10 @@ public sealed class RunProgressTests
         Assert.Equal(0.5, progress.LastLoss);
     }
 
-    private static RunProgress Progress(int epochs, int trainCount, int batch, long startStep)
+    private static RunProgress Progress(int epochs, int trainCount, int batch, long startStep, int evaluateEvery = 1)
     {
-        var plan = new TrainingPlan(epochs, batch, 1, new LearningRateSchedule(0.1, ScheduleKind.Constant, 0), 1, TimeSpan.FromSeconds(1));
+        var plan = new TrainingPlan(epochs, batch, 1, new LearningRateSchedule(0.1, ScheduleKind.Constant, 0), 1, TimeSpan.FromSeconds(1))
+            { EvaluateEvery = evaluateEvery };
         return new RunProgress(plan, startStep, new SampleOrder(trainCount, 1, batch), testCount: 5);
     }
 }

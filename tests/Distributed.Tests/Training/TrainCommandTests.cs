@@ -64,6 +64,16 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
+    public void Every_epoch_is_evaluated_unless_evaluate_every_skips_some_and_a_negative_count_is_refused_by_name()
+    {
+        Assert.Equal(1, TrainCommand.Parse().Plan.EvaluateEvery);
+        Assert.Equal(0, TrainCommand.Parse("--evaluate-every", "0").Plan.EvaluateEvery);
+        Assert.Equal(3, TrainCommand.Parse("--evaluate-every", "3").Plan.EvaluateEvery);
+        var error = Assert.Throws<ArgumentException>(() => TrainCommand.Parse("--evaluate-every", "-1"));
+        Assert.Contains("--evaluate-every -1 must be >= 0", error.Message);
+    }
+
+    [Fact]
     public void Staleness_is_zero_synchronous_unless_asked_for_and_the_plan_with_zero_is_the_plan_without_the_flag()
     {
         Assert.Equal(0, TrainCommand.Parse().Plan.Staleness);
